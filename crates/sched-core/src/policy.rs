@@ -1,0 +1,112 @@
+//! What the user allows the scheduler to rent, and how.
+//!
+//! A [`Policy`] is validated against a [`Catalog`] once, by
+//! [`Policy::candidates`], which yields the offerings a solver may open with
+//! their usable capacity. Solvers only ever see that validated list.
+
+mod allow_list;
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+pub use allow_list::{AllowList, InstancePattern, PolicyError};
+
+use crate::catalog::{Architecture, CapacityType, Catalog, OfferingId, OverheadModel, UsdPerHour};
+use crate::resources::Resources;
+
+/// Which capacity types the scheduler may rent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ProvisioningModel {
+    /// Spot first; on demand where spot capacity is missing.
+    #[default]
+    SpotFirst,
+    /// Spot only.
+    Spot,
+    /// On demand only.
+    #[serde(rename = "ondemand")]
+    OnDemand,
+}
+
+impl ProvisioningModel {
+    /// True when offerings of this capacity type may be opened at all.
+    pub fn allows(&self, capacity_type: CapacityType) -> bool {
+        match self {
+            ProvisioningModel::SpotFirst => true,
+            ProvisioningModel::Spot => capacity_type == CapacityType::Spot,
+            ProvisioningModel::OnDemand => capacity_type == CapacityType::OnDemand,
+        }
+    }
+}
+
+impl fmt::Display for ProvisioningModel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ProvisioningModel::SpotFirst => "spotFirst",
+            ProvisioningModel::Spot => "spot",
+            ProvisioningModel::OnDemand => "ondemand",
+        })
+    }
+}
+
+/// The user's rules for renting capacity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Policy {
+    /// Spot, on demand, or spot first.
+    pub provisioning: ProvisioningModel,
+    /// Instance types allowed; `None` allows the whole catalog.
+    pub allowed_types: Option<AllowList>,
+    /// Architectures allowed; empty allows all.
+    pub architectures: Vec<Architecture>,
+    /// How long an instance may sit idle before it is released, seconds.
+    pub idle_release_s: u64,
+    /// What the OS and agent keep on each instance.
+    pub overhead: OverheadModel,
+    /// How many times a task is started in all before it is FAILED.
+    pub max_attempts: u32,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            provisioning: ProvisioningModel::SpotFirst,
+            allowed_types: None,
+            architectures: Vec::new(),
+            idle_release_s: 60,
+            overhead: OverheadModel::default(),
+            max_attempts: 3,
+        }
+    }
+}
+
+/// An offering a solver may open, with what it can hold and what it costs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    /// The catalog offering.
+    pub offering: OfferingId,
+    /// Usable capacity after overhead.
+    pub capacity: Resources,
+    /// Price per hour.
+    pub price: UsdPerHour,
+    /// Spot or on demand.
+    pub capacity_type: CapacityType,
+    /// Architecture of the instance type.
+    pub arch: Architecture,
+    /// Instance type name, for reasons and logs.
+    pub type_name: Arc<str>,
+}
+
+impl Policy {
+    /// The offerings this policy allows in `catalog`, with usable capacity,
+    /// sorted by price then offering id.
+    ///
+    /// # Errors
+    /// An allow-list entry that matches no type in the catalog, or a policy
+    /// that leaves no offering at all.
+    pub fn candidates(&self, catalog: &Catalog) -> Result<Vec<Candidate>, PolicyError> {
+        allow_list::candidates(self, catalog)
+    }
+}
