@@ -6,6 +6,22 @@
 //! needing `r_d` of it occupies `r_d / c_d` of that instance. So
 //! `max_d(r_d * min_o p_o / c_{o,d}) * runtime` is a bound no plan beats
 //! (ignoring billing minimums and boot time, which only add cost).
+//!
+//! That holds for one task alone. Summed over tasks that run at the same time
+//! it can overshoot: a cpu-heavy and a memory-heavy task that share one
+//! balanced instance are each charged for the dimension they use most, so
+//! the sum can reach twice the instance's price. A sum that is always a bound
+//! is the volume of one dimension at a time,
+//! [`UnitPrices::dimension_bound_usd`]; stronger still is the pattern-LP bound
+//! (feature `milp`), [`pattern_lp_bound`].
+
+#[cfg(feature = "milp")]
+pub(crate) mod pattern;
+
+#[cfg(feature = "milp")]
+pub use pattern::{
+    batch_pattern_bound, pattern_lp_bound, BoundError, DemandShape, PatternBound, PatternLimits,
+};
 
 use crate::policy::Candidate;
 use crate::resources::Resources;
@@ -47,9 +63,28 @@ impl UnitPrices {
             .max(f64::from(demand.gpus) * self.per_gpu)
     }
 
-    /// The least any plan can pay to run `demand` for `seconds`, USD.
+    /// The least any plan can pay to run `demand` for `seconds`, USD, when
+    /// the task runs alone (see the module docs before summing these).
     pub fn lower_bound_usd(&self, demand: &Resources, seconds: f64) -> f64 {
         self.value(demand) * seconds / 3600.0
+    }
+
+    /// The least any schedule can pay for `work` (demands with their run
+    /// time in seconds), USD: the largest, over dimensions, of that
+    /// dimension's total use priced at its cheapest unit price. Every instance
+    /// of price `p` and capacity `c` supplies at most `c_d` of dimension `d`
+    /// for `p >= c_d * per_unit_d`, so no schedule pays less in any dimension.
+    pub fn dimension_bound_usd(&self, work: impl IntoIterator<Item = (Resources, f64)>) -> f64 {
+        let mut total = [0.0f64; 3];
+        for (demand, seconds) in work {
+            total[0] += demand.millicpus as f64 * seconds;
+            total[1] += demand.memory_mib as f64 * seconds;
+            total[2] += f64::from(demand.gpus) * seconds;
+        }
+        (total[0] * self.per_millicpu)
+            .max(total[1] * self.per_mib)
+            .max(total[2] * self.per_gpu)
+            / 3600.0
     }
 }
 
@@ -76,5 +111,26 @@ mod tests {
         assert!((one_cpu_hour - 0.04).abs() < 1e-12);
         let memory_heavy = prices.lower_bound_usd(&Resources::cpus_mib(1, 16384), 3600.0);
         assert!((memory_heavy - 0.10).abs() < 1e-12);
+    }
+
+    #[test]
+    fn per_task_values_overshoot_when_dominant_dimensions_differ() {
+        let c = Candidate {
+            offering: OfferingId(0),
+            capacity: Resources::cpus_mib(4, 16384),
+            price: UsdPerHour(1.0),
+            capacity_type: CapacityType::OnDemand,
+            arch: Architecture::X86_64,
+            type_name: Arc::from("x"),
+        };
+        let prices = UnitPrices::of(std::slice::from_ref(&c));
+        // Both fit one instance at 1.0/h, yet each is valued near 1.0/h.
+        let cpu_heavy = Resources::cpus_mib(3, 1024);
+        let memory_heavy = Resources::new(500, 12_288, 0);
+        let summed = prices.lower_bound_usd(&cpu_heavy, 3600.0)
+            + prices.lower_bound_usd(&memory_heavy, 3600.0);
+        assert!(summed > 1.0, "{summed}");
+        let by_dimension = prices.dimension_bound_usd([(cpu_heavy, 3600.0), (memory_heavy, 3600.0)]);
+        assert!(by_dimension <= 1.0, "{by_dimension}");
     }
 }

@@ -68,7 +68,11 @@ pub struct PlacementProblem<'a> {
 impl<'a> PlacementProblem<'a> {
     /// A problem with no existing instances.
     pub fn new(tasks: Vec<PendingTask>, candidates: &'a [Candidate]) -> Self {
-        PlacementProblem { tasks, instances: Vec::new(), candidates }
+        PlacementProblem {
+            tasks,
+            instances: Vec::new(),
+            candidates,
+        }
     }
 }
 

@@ -58,7 +58,8 @@ pub enum ProviderError {
 #[async_trait]
 pub trait Provider: Send + Sync {
     /// Starts renting an instance of `offering`, known to the engine as `instance`.
-    async fn launch(&self, instance: InstanceId, offering: OfferingId) -> Result<(), ProviderError>;
+    async fn launch(&self, instance: InstanceId, offering: OfferingId)
+        -> Result<(), ProviderError>;
 
     /// Starts `task` on `instance` with `allocated` resources. Must be
     /// idempotent: a retried call never runs the task twice.
@@ -86,9 +87,11 @@ pub trait ProviderExt: Provider {
     async fn execute(&self, action: &Action) -> Result<(), ProviderError> {
         match *action {
             Action::Launch { instance, offering } => self.launch(instance, offering).await,
-            Action::StartTask { task, instance, allocated } => {
-                self.start_task(task, instance, allocated).await
-            }
+            Action::StartTask {
+                task,
+                instance,
+                allocated,
+            } => self.start_task(task, instance, allocated).await,
             Action::StopTask { task } => self.stop_task(task).await,
             Action::Terminate { instance } => self.terminate(instance).await,
         }

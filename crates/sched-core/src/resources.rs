@@ -14,7 +14,9 @@ pub const MIB_PER_GIB: u64 = 1024;
 pub const MILLICPUS_PER_CPU: u64 = 1000;
 
 /// A vector of the resources a task asks for or an instance offers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
 pub struct Resources {
     /// CPU in thousandths of a vCPU.
     pub millicpus: u64,
@@ -48,16 +50,28 @@ impl fmt::Display for Dimension {
 
 impl Resources {
     /// No resources at all.
-    pub const ZERO: Resources = Resources { millicpus: 0, memory_mib: 0, gpus: 0 };
+    pub const ZERO: Resources = Resources {
+        millicpus: 0,
+        memory_mib: 0,
+        gpus: 0,
+    };
 
     /// Builds a vector from millicpus, MiB and GPUs.
     pub const fn new(millicpus: u64, memory_mib: u64, gpus: u32) -> Self {
-        Resources { millicpus, memory_mib, gpus }
+        Resources {
+            millicpus,
+            memory_mib,
+            gpus,
+        }
     }
 
     /// Builds a vector from whole cpus and MiB, without GPUs.
     pub const fn cpus_mib(cpus: u64, memory_mib: u64) -> Self {
-        Resources { millicpus: cpus * MILLICPUS_PER_CPU, memory_mib, gpus: 0 }
+        Resources {
+            millicpus: cpus * MILLICPUS_PER_CPU,
+            memory_mib,
+            gpus: 0,
+        }
     }
 
     /// True when every dimension of `self` is at most the same one of `capacity`.
@@ -183,15 +197,24 @@ mod tests {
     #[test]
     fn exceeding_dimension_names_the_first_that_overflows() {
         let cap = Resources::new(1000, 1024, 0);
-        assert_eq!(Resources::new(500, 2048, 0).exceeding_dimension(&cap), Some(Dimension::Memory));
-        assert_eq!(Resources::new(500, 512, 1).exceeding_dimension(&cap), Some(Dimension::Gpu));
+        assert_eq!(
+            Resources::new(500, 2048, 0).exceeding_dimension(&cap),
+            Some(Dimension::Memory)
+        );
+        assert_eq!(
+            Resources::new(500, 512, 1).exceeding_dimension(&cap),
+            Some(Dimension::Gpu)
+        );
         assert_eq!(Resources::new(500, 512, 0).exceeding_dimension(&cap), None);
     }
 
     #[test]
     fn checked_sub_refuses_what_does_not_fit() {
         let cap = Resources::new(1000, 1024, 1);
-        assert_eq!(cap.checked_sub(&Resources::new(400, 24, 1)), Some(Resources::new(600, 1000, 0)));
+        assert_eq!(
+            cap.checked_sub(&Resources::new(400, 24, 1)),
+            Some(Resources::new(600, 1000, 0))
+        );
         assert_eq!(cap.checked_sub(&Resources::new(400, 2048, 0)), None);
     }
 }

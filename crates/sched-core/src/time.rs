@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 
 /// A point in time, in milliseconds since an origin the driver chooses
 /// (the start of a replay, or the Unix epoch for a live run).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Millis(pub u64);
 

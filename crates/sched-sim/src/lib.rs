@@ -1,1 +1,22 @@
-//! Simulator.
+//! Replays real pipeline traces through the scheduler on a simulated cloud.
+//!
+//! The simulator answers "what would this run have cost?" for a Nextflow
+//! trace, under our engine and under the usual alternatives, on the same
+//! catalog and the same simulated cloud.
+//!
+//! - [`trace`]: readers for Nextflow execution traces (human and raw layouts).
+//! - [`workload`]: a trace turned into task specs, arrivals and scripts.
+//! - [`cloud`]: a simulated cloud implementing the core `Provider` trait.
+//! - [`strategy`]: the strategies compared (`single-instance`, `per-task`, `greedy`).
+//! - [`replay`]: the driver that runs a workload through the engine.
+//! - [`report`]: the JSON report and the table.
+//! - [`cli`]: the `sched-sim` command line.
+#![deny(missing_docs)]
+
+pub mod cli;
+pub mod cloud;
+pub mod replay;
+pub mod report;
+pub mod strategy;
+pub mod trace;
+pub mod workload;

@@ -15,7 +15,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-pub use load::CatalogError;
+pub use load::{CatalogError, FieldProblem};
 pub use overhead::OverheadModel;
 
 use crate::resources::Resources;
@@ -177,8 +177,14 @@ impl Catalog {
     ) -> Result<Self, CatalogError> {
         let mut by_name = HashMap::with_capacity(types.len());
         for (index, ty) in types.iter().enumerate() {
-            if by_name.insert(ty.name.clone(), InstanceTypeId(index as u32)).is_some() {
-                return Err(CatalogError::DuplicateType { name: ty.name.clone(), line: None });
+            if by_name
+                .insert(ty.name.clone(), InstanceTypeId(index as u32))
+                .is_some()
+            {
+                return Err(CatalogError::DuplicateType {
+                    name: ty.name.clone(),
+                    line: None,
+                });
             }
         }
         let mut offerings = offerings;
@@ -188,7 +194,12 @@ impl Catalog {
             }
             offering.id = OfferingId(index as u32);
         }
-        Ok(Catalog { region: region.into(), types, offerings, by_name })
+        Ok(Catalog {
+            region: region.into(),
+            types,
+            offerings,
+            by_name,
+        })
     }
 
     /// All instance types, in catalog order.
@@ -220,7 +231,11 @@ impl Catalog {
     pub fn find_type(&self, name: &str) -> Option<InstanceTypeId> {
         if self.by_name.is_empty() && !self.types.is_empty() {
             // A deserialized catalog has no index yet; fall back to a scan.
-            return self.types.iter().position(|t| t.name == name).map(|i| InstanceTypeId(i as u32));
+            return self
+                .types
+                .iter()
+                .position(|t| t.name == name)
+                .map(|i| InstanceTypeId(i as u32));
         }
         self.by_name.get(name).copied()
     }

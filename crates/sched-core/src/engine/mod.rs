@@ -169,7 +169,11 @@ impl Engine {
             }
             Event::TaskExited { task, exit_code } => {
                 let record = self.task_mut(task)?;
-                let next = if exit_code == 0 { TaskStatus::Succeeded } else { TaskStatus::Failed };
+                let next = if exit_code == 0 {
+                    TaskStatus::Succeeded
+                } else {
+                    TaskStatus::Failed
+                };
                 set_status(record, now, next)?;
                 record.exit_code = Some(exit_code);
                 record.ended_at = Some(now);
@@ -237,10 +241,16 @@ impl Engine {
             return Err(EngineError::DuplicateTask(spec.id));
         }
         if spec.allocated.millicpus == 0 {
-            return Err(EngineError::EmptyDemand { task: spec.id, what: "no cpu" });
+            return Err(EngineError::EmptyDemand {
+                task: spec.id,
+                what: "no cpu",
+            });
         }
         if spec.allocated.memory_mib == 0 {
-            return Err(EngineError::EmptyDemand { task: spec.id, what: "no memory" });
+            return Err(EngineError::EmptyDemand {
+                task: spec.id,
+                what: "no memory",
+            });
         }
         let id = spec.id;
         self.tasks.insert(
@@ -272,16 +282,29 @@ impl Engine {
             .iter()
             .map(|(_, id)| {
                 let spec = &self.tasks[id].spec;
-                PendingTask { id: *id, demand: spec.allocated, arch: spec.arch }
+                PendingTask {
+                    id: *id,
+                    demand: spec.allocated,
+                    arch: spec.arch,
+                }
             })
             .collect();
         let instances: Vec<ExistingInstance> = self
             .instances
             .values()
             .filter(|i| i.is_usable() && !i.free.is_zero())
-            .map(|i| ExistingInstance { id: i.id, offering: i.offering, arch: i.arch, free: i.free })
+            .map(|i| ExistingInstance {
+                id: i.id,
+                offering: i.offering,
+                arch: i.arch,
+                free: i.free,
+            })
             .collect();
-        let problem = PlacementProblem { tasks, instances, candidates: &self.candidates };
+        let problem = PlacementProblem {
+            tasks,
+            instances,
+            candidates: &self.candidates,
+        };
         let plan = self.solver.solve(&problem);
 
         let mut launched = Vec::with_capacity(plan.launches.len());
@@ -309,7 +332,10 @@ impl Engine {
                 },
             );
             info!(%id, offering = %launch.offering, price = launch.price.0, "launch");
-            actions.push(Action::Launch { instance: id, offering: launch.offering });
+            actions.push(Action::Launch {
+                instance: id,
+                offering: launch.offering,
+            });
             launched.push(id);
         }
 
@@ -321,7 +347,9 @@ impl Engine {
             self.place(assignment.task, instance);
         }
         for item in plan.unschedulable {
-            let Some(record) = self.tasks.get_mut(&item.task) else { continue };
+            let Some(record) = self.tasks.get_mut(&item.task) else {
+                continue;
+            };
             debug!(task = %item.task, reason = %item.reason, "unschedulable");
             if set_status(record, now, TaskStatus::Unschedulable).is_ok() {
                 record.ended_at = Some(now);
@@ -333,7 +361,8 @@ impl Engine {
 
     /// Puts a pending task on an instance, reserving its room.
     fn place(&mut self, task: TaskId, instance: InstanceId) {
-        let (Some(record), Some(host)) = (self.tasks.get_mut(&task), self.instances.get_mut(&instance))
+        let (Some(record), Some(host)) =
+            (self.tasks.get_mut(&task), self.instances.get_mut(&instance))
         else {
             return;
         };
@@ -354,14 +383,22 @@ impl Engine {
 
     fn start_ready(&mut self, actions: &mut Vec<Action>) {
         for task in std::mem::take(&mut self.to_start) {
-            let Some(record) = self.tasks.get_mut(&task) else { continue };
-            let Some(instance) = record.instance else { continue };
+            let Some(record) = self.tasks.get_mut(&task) else {
+                continue;
+            };
+            let Some(instance) = record.instance else {
+                continue;
+            };
             if record.dispatched || record.status != TaskStatus::Submitted {
                 continue;
             }
             record.dispatched = true;
             record.attempts += 1;
-            actions.push(Action::StartTask { task, instance, allocated: record.spec.allocated });
+            actions.push(Action::StartTask {
+                task,
+                instance,
+                allocated: record.spec.allocated,
+            });
         }
     }
 
@@ -391,7 +428,10 @@ impl Engine {
                 actions.push(Action::Terminate { instance: host.id });
             }
         }
-        let all_gone = self.instances.values().all(|i| i.status == InstanceStatus::Terminated);
+        let all_gone = self
+            .instances
+            .values()
+            .all(|i| i.status == InstanceStatus::Terminated);
         if self.run_status == RunStatus::Terminating && all_gone {
             self.run_status = RunStatus::Terminated;
         }
@@ -399,8 +439,12 @@ impl Engine {
 
     /// Frees the room a task held and marks its instance idle if it is empty.
     fn release_task(&mut self, now: Millis, task: TaskId) {
-        let Some(record) = self.tasks.get_mut(&task) else { return };
-        let Some(instance) = record.instance.take() else { return };
+        let Some(record) = self.tasks.get_mut(&task) else {
+            return;
+        };
+        let Some(instance) = record.instance.take() else {
+            return;
+        };
         let allocated = record.spec.allocated;
         record.dispatched = false;
         self.to_start.remove(&task);
@@ -415,11 +459,15 @@ impl Engine {
     }
 
     fn task_mut(&mut self, task: TaskId) -> Result<&mut TaskRecord, EngineError> {
-        self.tasks.get_mut(&task).ok_or(EngineError::UnknownTask(task))
+        self.tasks
+            .get_mut(&task)
+            .ok_or(EngineError::UnknownTask(task))
     }
 
     fn instance_mut(&mut self, instance: InstanceId) -> Result<&mut InstanceRecord, EngineError> {
-        self.instances.get_mut(&instance).ok_or(EngineError::UnknownInstance(instance))
+        self.instances
+            .get_mut(&instance)
+            .ok_or(EngineError::UnknownInstance(instance))
     }
 }
 
@@ -427,7 +475,10 @@ fn set_status(record: &mut TaskRecord, now: Millis, next: TaskStatus) -> Result<
     record.status = record
         .status
         .transition(next)
-        .map_err(|source| EngineError::Transition { subject: record.spec.id.to_string(), source })?;
+        .map_err(|source| EngineError::Transition {
+            subject: record.spec.id.to_string(),
+            source,
+        })?;
     record.history.push((now, next));
     Ok(())
 }

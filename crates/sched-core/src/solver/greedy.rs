@@ -62,9 +62,18 @@ impl Solver for Greedy {
         });
 
         // Phase 1: existing room, fullest instances first.
-        let mut rooms: Vec<(usize, Resources)> =
-            problem.instances.iter().enumerate().map(|(i, inst)| (i, inst.free)).collect();
-        rooms.sort_by(|a, b| prices.value(&a.1).total_cmp(&prices.value(&b.1)).then(a.0.cmp(&b.0)));
+        let mut rooms: Vec<(usize, Resources)> = problem
+            .instances
+            .iter()
+            .enumerate()
+            .map(|(i, inst)| (i, inst.free))
+            .collect();
+        rooms.sort_by(|a, b| {
+            prices
+                .value(&a.1)
+                .total_cmp(&prices.value(&b.1))
+                .then(a.0.cmp(&b.0))
+        });
         let mut leftover = Vec::new();
         for task in order {
             let room = rooms.iter_mut().find(|(i, free)| {
@@ -84,12 +93,20 @@ impl Solver for Greedy {
         let mut shapes = Shapes::group(&leftover, &prices);
         let pruned = prune_dominated(problem.candidates);
         for shape in shapes.iter_mut() {
-            let holds = |c: &&Candidate| shape.demand.fits_in(&c.capacity) && arch_ok(shape.arch, c.arch);
+            let holds =
+                |c: &&Candidate| shape.demand.fits_in(&c.capacity) && arch_ok(shape.arch, c.arch);
             if !pruned.iter().any(holds) {
-                let probe = PendingTask { id: TaskId(0), demand: shape.demand, arch: shape.arch };
+                let probe = PendingTask {
+                    id: TaskId(0),
+                    demand: shape.demand,
+                    arch: shape.arch,
+                };
                 let reason = unschedulable_reason(&probe, problem.candidates);
                 for task in shape.tasks.drain(..) {
-                    plan.unschedulable.push(Unschedulable { task, reason: reason.clone() });
+                    plan.unschedulable.push(Unschedulable {
+                        task,
+                        reason: reason.clone(),
+                    });
                 }
             }
         }
@@ -163,14 +180,19 @@ impl Shapes {
 /// Drops candidates that another candidate of the same architecture beats:
 /// at least as much of every dimension for no more money. After sorting by
 /// price only earlier (cheaper or equal) candidates can dominate.
-fn prune_dominated(candidates: &[Candidate]) -> Vec<&Candidate> {
+pub(crate) fn prune_dominated(candidates: &[Candidate]) -> Vec<&Candidate> {
     let mut sorted: Vec<&Candidate> = candidates.iter().collect();
-    sorted.sort_by(|a, b| a.price.0.total_cmp(&b.price.0).then(a.offering.cmp(&b.offering)));
+    sorted.sort_by(|a, b| {
+        a.price
+            .0
+            .total_cmp(&b.price.0)
+            .then(a.offering.cmp(&b.offering))
+    });
     let mut kept: Vec<&Candidate> = Vec::new();
     for c in sorted {
-        let dominated = kept.iter().any(|k| {
-            k.arch == c.arch && c.capacity.fits_in(&k.capacity) && k.price.0 <= c.price.0
-        });
+        let dominated = kept
+            .iter()
+            .any(|k| k.arch == c.arch && c.capacity.fits_in(&k.capacity) && k.price.0 <= c.price.0);
         if !dominated {
             kept.push(c);
         }
@@ -180,8 +202,14 @@ fn prune_dominated(candidates: &[Candidate]) -> Vec<&Candidate> {
 
 /// How many tasks of `demand` fit in `free`, capped at `limit`.
 #[inline]
-fn how_many_fit(demand: &Resources, free: &Resources, limit: usize) -> usize {
-    let per = |have: u64, need: u64| if need == 0 { usize::MAX } else { (have / need) as usize };
+pub(crate) fn how_many_fit(demand: &Resources, free: &Resources, limit: usize) -> usize {
+    let per = |have: u64, need: u64| {
+        if need == 0 {
+            usize::MAX
+        } else {
+            (have / need) as usize
+        }
+    };
     per(free.millicpus, demand.millicpus)
         .min(per(free.memory_mib, demand.memory_mib))
         .min(per(u64::from(free.gpus), u64::from(demand.gpus)))
@@ -220,7 +248,10 @@ fn open_bins(shapes: &mut Shapes, candidates: &[&Candidate], prices: &UnitPrices
     let shapes = &mut shapes.0;
     let mut scratch = vec![0usize; shapes.len()];
     let mut best_taken = vec![0usize; shapes.len()];
-    let tiny = prices.per_millicpu.min(prices.per_mib).max(f64::MIN_POSITIVE);
+    let tiny = prices
+        .per_millicpu
+        .min(prices.per_mib)
+        .max(f64::MIN_POSITIVE);
 
     while let Some(first) = shapes.iter().position(|s| s.remaining() > 0) {
         let lead = &shapes[first];
@@ -235,7 +266,9 @@ fn open_bins(shapes: &mut Shapes, candidates: &[&Candidate], prices: &UnitPrices
                 None => true,
                 Some((c, s)) => match score.total_cmp(&s) {
                     Ordering::Less => true,
-                    Ordering::Equal => (candidate.price.0, candidate.offering) < (c.price.0, c.offering),
+                    Ordering::Equal => {
+                        (candidate.price.0, candidate.offering) < (c.price.0, c.offering)
+                    }
                     Ordering::Greater => false,
                 },
             };
@@ -291,7 +324,11 @@ mod tests {
     }
 
     fn task(id: u64, cpus: u64, mib: u64) -> PendingTask {
-        PendingTask { id: TaskId(id), demand: Resources::cpus_mib(cpus, mib), arch: None }
+        PendingTask {
+            id: TaskId(id),
+            demand: Resources::cpus_mib(cpus, mib),
+            arch: None,
+        }
     }
 
     #[test]
@@ -317,7 +354,8 @@ mod tests {
     #[test]
     fn existing_room_is_used_before_anything_is_opened() {
         let candidates = vec![candidate(0, 2, 4096, 0.10)];
-        let mut problem = PlacementProblem::new(vec![task(0, 1, 1024), task(1, 1, 1024)], &candidates);
+        let mut problem =
+            PlacementProblem::new(vec![task(0, 1, 1024), task(1, 1, 1024)], &candidates);
         problem.instances.push(ExistingInstance {
             id: InstanceId(7),
             offering: OfferingId(0),

@@ -1,0 +1,420 @@
+//! Shrinks a placement problem before it becomes a model.
+//!
+//! Four reductions, each of which keeps at least one optimal plan:
+//!
+//! 1. **Identical shapes grouped.** Tasks of one (demand, architecture) are
+//!    interchangeable, so the model counts them instead of naming them.
+//! 2. **Dominated offerings dropped.** An offering with no more capacity in any
+//!    dimension than a cheaper (or equally priced) one of the same architecture
+//!    is never needed: swap each of its bins for the other one.
+//! 3. **Bins bounded.** Each candidate gets a fixed number of bin slots, the
+//!    smallest of three bounds that some optimal plan meets for every candidate
+//!    at once (take an optimal plan with the fewest bins):
+//!    - it holds at least one task per bin, so no more bins than tasks it can hold;
+//!    - it costs no more than the greedy plan, so no more than
+//!      `floor(greedy cost / price)` bins of a candidate;
+//!    - no two of its bins of one candidate could be merged (that would drop a
+//!      bin at no extra cost), so for any two of them the loads, as fractions of
+//!      capacity summed over the dimensions, add up to more than 1; at most one
+//!      bin is at or below 1/2, and there are at most `floor(2 * L) + 1` bins,
+//!      where `L` is the load fraction of every task the candidate can hold.
+//!
+//!    The slots are never fewer than the greedy plan uses, so the warm start fits.
+//! 4. **Existing room kept, as free bins.** Instances with room that fits some
+//!    shape become bins of cost 0; the others are left out.
+//!
+//! Tasks no candidate can hold are decided as the greedy solver decides them:
+//! those it put on existing room stay there (fixed, their room taken), and the
+//! rest are unschedulable with the greedy plan's reason.
+
+use std::collections::HashMap;
+
+use tracing::warn;
+
+use crate::catalog::{Architecture, OfferingId};
+use crate::pricing::pattern;
+use crate::pricing::PatternLimits;
+use crate::plan::{Placement, Plan, Unschedulable};
+use crate::policy::Candidate;
+use crate::problem::{arch_ok, InstanceId, PlacementProblem, TaskId};
+use crate::resources::Resources;
+use crate::solver::greedy::{how_many_fit, prune_dominated};
+
+/// Tasks of one demand and architecture.
+#[derive(Debug, Clone)]
+pub(crate) struct ShapeGroup {
+    /// What each task needs.
+    pub demand: Resources,
+    /// The architecture each task needs, if any.
+    pub arch: Option<Architecture>,
+    /// The tasks, in submission order.
+    pub tasks: Vec<TaskId>,
+    /// Positive integer weight used to order the bins of one candidate by
+    /// load (symmetry breaking); exact in `f64`.
+    pub weight: f64,
+}
+
+/// A candidate and the bin slots the model gives it.
+#[derive(Debug, Clone)]
+pub(crate) struct BinKind<'a> {
+    /// The candidate.
+    pub candidate: &'a Candidate,
+    /// How many bins of it the model may open.
+    pub slots: usize,
+    /// How many bins of it the greedy plan opens: slots never go below.
+    pub floor: usize,
+    /// Shapes that fit an empty bin, with how many of each fit (capped at the
+    /// shape's task count).
+    pub fits: Vec<(usize, usize)>,
+}
+
+/// Free room on an existing instance, as a bin of cost 0.
+#[derive(Debug, Clone)]
+pub(crate) struct Room {
+    /// The instance.
+    pub instance: InstanceId,
+    /// Its architecture.
+    pub arch: Architecture,
+    /// Room left after the fixed tasks.
+    pub free: Resources,
+    /// Shapes that fit, with how many of each fit.
+    pub fits: Vec<(usize, usize)>,
+}
+
+/// The problem the model sees, and what was decided before it.
+#[derive(Debug, Clone)]
+pub(crate) struct Reduced<'a> {
+    /// Task shapes left to place.
+    pub shapes: Vec<ShapeGroup>,
+    /// New-instance bins, per candidate.
+    pub kinds: Vec<BinKind<'a>>,
+    /// Existing rooms.
+    pub rooms: Vec<Room>,
+    /// Tasks no candidate holds that the greedy plan put on existing room.
+    pub fixed: Vec<(TaskId, InstanceId)>,
+    /// Tasks no candidate holds and no room took, as the greedy plan says.
+    pub unschedulable: Vec<Unschedulable>,
+    /// Candidates before dominated ones were dropped.
+    pub candidates_before: usize,
+    /// A proven lower bound on the launch cost per hour of every plan, from
+    /// the pattern LP (0 until [`tighten`] has run).
+    pub pattern_bound: f64,
+}
+
+impl Reduced<'_> {
+    /// Number of model variables: an open flag per slot, a count per fitting
+    /// shape per slot, a count per fitting shape per room.
+    pub fn variables(&self) -> usize {
+        let new: usize = self.kinds.iter().map(|k| k.slots * (1 + k.fits.len())).sum();
+        new + self.rooms.iter().map(|r| r.fits.len()).sum::<usize>()
+    }
+
+    /// Number of bins: slots plus rooms.
+    pub fn bins(&self) -> usize {
+        self.kinds.iter().map(|k| k.slots).sum::<usize>() + self.rooms.len()
+    }
+
+    /// Total number of tasks the model places.
+    pub fn tasks(&self) -> usize {
+        self.shapes.iter().map(|s| s.tasks.len()).sum()
+    }
+}
+
+/// Reduces `problem`, given the greedy plan for it (used for the cost bound,
+/// for the slot floor, and to decide the tasks no candidate holds).
+pub(crate) fn reduce<'a>(problem: &PlacementProblem<'a>, greedy: &Plan) -> Reduced<'a> {
+    let pruned = prune_dominated(problem.candidates);
+    let holds = |demand: &Resources, arch: Option<Architecture>| {
+        pruned
+            .iter()
+            .any(|c| demand.fits_in(&c.capacity) && arch_ok(arch, c.arch))
+    };
+
+    // Tasks no candidate holds: fixed where greedy put them, else unschedulable.
+    let greedy_room: HashMap<TaskId, InstanceId> = greedy
+        .assignments
+        .iter()
+        .filter_map(|a| match a.placement {
+            Placement::Existing(id) => Some((a.task, id)),
+            Placement::New(_) => None,
+        })
+        .collect();
+    let mut room_free: Vec<Resources> = problem.instances.iter().map(|i| i.free).collect();
+    let mut fixed = Vec::new();
+    let mut index: HashMap<(Resources, Option<Architecture>), usize> = HashMap::new();
+    let mut shapes: Vec<ShapeGroup> = Vec::new();
+    for task in &problem.tasks {
+        if !holds(&task.demand, task.arch) {
+            if let Some(&id) = greedy_room.get(&task.id) {
+                if let Some(at) = problem.instances.iter().position(|i| i.id == id) {
+                    room_free[at] = room_free[at].saturating_sub(&task.demand);
+                }
+                fixed.push((task.id, id));
+            }
+            continue;
+        }
+        let at = *index.entry((task.demand, task.arch)).or_insert_with(|| {
+            shapes.push(ShapeGroup {
+                demand: task.demand,
+                arch: task.arch,
+                tasks: Vec::new(),
+                weight: weight(&task.demand),
+            });
+            shapes.len() - 1
+        });
+        shapes[at].tasks.push(task.id);
+    }
+    let unschedulable = greedy.unschedulable.clone();
+
+    // Existing rooms that fit some shape.
+    let rooms = problem
+        .instances
+        .iter()
+        .zip(&room_free)
+        .filter_map(|(inst, free)| {
+            let fits = fitting(&shapes, free, inst.arch);
+            (!fits.is_empty()).then(|| Room {
+                instance: inst.id,
+                arch: inst.arch,
+                free: *free,
+                fits,
+            })
+        })
+        .collect();
+
+    // Candidates that fit some shape, with their slot bounds.
+    let greedy_cost = greedy.launch_cost_per_hour().0;
+    let mut greedy_bins: HashMap<OfferingId, usize> = HashMap::new();
+    for launch in &greedy.launches {
+        *greedy_bins.entry(launch.offering).or_default() += 1;
+    }
+    let kinds = pruned
+        .iter()
+        .filter_map(|&candidate| {
+            let fits = fitting(&shapes, &candidate.capacity, candidate.arch);
+            if fits.is_empty() {
+                return None;
+            }
+            let floor = greedy_bins
+                .get(&candidate.offering)
+                .copied()
+                .unwrap_or(0);
+            let slots = slot_bound(&shapes, &fits, candidate, greedy_cost).max(floor);
+            (slots > 0).then_some(BinKind {
+                candidate,
+                slots,
+                floor,
+                fits,
+            })
+        })
+        .collect();
+
+    Reduced {
+        shapes,
+        kinds,
+        rooms,
+        fixed,
+        unschedulable,
+        candidates_before: problem.candidates.len(),
+        pattern_bound: 0.0,
+    }
+}
+
+/// Reduced-cost fixing from the pattern LP (`docs/formulation.md`).
+///
+/// Column generation over the reduced shapes (counts, capped per bin at the
+/// count), the kept candidates and the existing rooms gives dual-feasible
+/// prices `pi` and a bound `LB`. Every plan then costs at least
+/// `LB + sum_o n_o * rc_o`, where `n_o` is its number of bins of candidate
+/// `o` and `rc_o = p_o - max_a pi.a >= 0` its least reduced cost. So a plan no
+/// dearer than the greedy one opens at most `(greedy - LB) / rc_o` bins of
+/// `o`; candidates with `rc_o > greedy - LB` drop out altogether. The slots
+/// are cut to that, never below what the greedy plan uses.
+pub(crate) fn tighten(reduced: &mut Reduced<'_>, greedy_cost: f64, limits: &PatternLimits) {
+    if reduced.shapes.is_empty() || reduced.kinds.is_empty() {
+        return;
+    }
+    let input = pattern::Columns {
+        demands: reduced.shapes.iter().map(|s| s.demand).collect(),
+        arches: reduced.shapes.iter().map(|s| s.arch).collect(),
+        need: reduced.shapes.iter().map(|s| s.tasks.len() as f64).collect(),
+        caps: Some(reduced.shapes.iter().map(|s| s.tasks.len() as u64).collect()),
+        candidates: reduced.kinds.iter().map(|k| k.candidate).collect(),
+        rooms: reduced
+            .rooms
+            .iter()
+            .map(|r| (r.free, r.arch))
+            .collect(),
+    };
+    let generated = match pattern::column_generation(&input, limits) {
+        Ok(g) => g,
+        Err((iteration, message)) => {
+            warn!(iteration, %message, "pattern LP failed; slots not tightened");
+            return;
+        }
+    };
+    reduced.pattern_bound = generated.bound.max(0.0);
+    let slack = (greedy_cost - reduced.pattern_bound).max(0.0);
+    for (kind, value) in reduced.kinds.iter_mut().zip(&generated.candidate_value) {
+        let reduced_cost = kind.candidate.price.0 - value;
+        if reduced_cost > 1e-12 {
+            let by_cost = (slack / reduced_cost * (1.0 + 1e-9) + 1e-9).floor();
+            if by_cost < kind.slots as f64 {
+                kind.slots = (by_cost as usize).max(kind.floor);
+            }
+        }
+    }
+    reduced.kinds.retain(|k| k.slots > 0);
+}
+
+/// A positive integer weight for ordering bins by load. Any fixed positive
+/// weights are valid for symmetry breaking; these are exact in `f64`.
+fn weight(demand: &Resources) -> f64 {
+    (demand.millicpus + demand.memory_mib + 1_000_000 * u64::from(demand.gpus) + 1) as f64
+}
+
+/// Shapes that fit `capacity` on `arch`, with how many of each fit.
+fn fitting(shapes: &[ShapeGroup], capacity: &Resources, arch: Architecture) -> Vec<(usize, usize)> {
+    shapes
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| arch_ok(s.arch, arch))
+        .filter_map(|(i, s)| {
+            let n = how_many_fit(&s.demand, capacity, s.tasks.len());
+            (n > 0).then_some((i, n))
+        })
+        .collect()
+}
+
+/// The smallest of the three slot bounds in the module docs.
+fn slot_bound(
+    shapes: &[ShapeGroup],
+    fits: &[(usize, usize)],
+    candidate: &Candidate,
+    greedy_cost: f64,
+) -> usize {
+    let holdable: usize = fits.iter().map(|&(s, _)| shapes[s].tasks.len()).sum();
+
+    let by_price = if candidate.price.0 > 0.0 {
+        // The epsilon keeps a greedy plan made only of this candidate inside.
+        ((greedy_cost / candidate.price.0) + 1e-9).floor() as usize
+    } else {
+        usize::MAX
+    };
+
+    let cap = candidate.capacity;
+    let fraction = |need: u64, have: u64| {
+        if have == 0 {
+            0.0
+        } else {
+            need as f64 / have as f64
+        }
+    };
+    let load: f64 = fits
+        .iter()
+        .map(|&(s, _)| {
+            let d = shapes[s].demand;
+            let n = shapes[s].tasks.len() as f64;
+            n * (fraction(d.millicpus, cap.millicpus)
+                + fraction(d.memory_mib, cap.memory_mib)
+                + fraction(u64::from(d.gpus), u64::from(cap.gpus)))
+        })
+        .sum();
+    // The small slack absorbs rounding in the float sum; it only loosens the bound.
+    let by_merging = (2.0 * load * (1.0 + 1e-12) + 1e-9).floor() as usize + 1;
+
+    holdable.min(by_price).min(by_merging)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::catalog::{CapacityType, UsdPerHour};
+    use crate::problem::{ExistingInstance, PendingTask};
+    use crate::solver::{Greedy, Solver};
+
+    fn candidate(id: u32, cpus: u64, mib: u64, price: f64) -> Candidate {
+        Candidate {
+            offering: OfferingId(id),
+            capacity: Resources::cpus_mib(cpus, mib),
+            price: UsdPerHour(price),
+            capacity_type: CapacityType::OnDemand,
+            arch: Architecture::X86_64,
+            type_name: Arc::from(format!("t{id}.test")),
+        }
+    }
+
+    fn task(id: u64, cpus: u64, mib: u64) -> PendingTask {
+        PendingTask {
+            id: TaskId(id),
+            demand: Resources::cpus_mib(cpus, mib),
+            arch: None,
+        }
+    }
+
+    #[test]
+    fn shapes_are_grouped_and_dominated_candidates_dropped() {
+        let candidates = vec![
+            candidate(0, 4, 8192, 0.10),
+            candidate(1, 2, 4096, 0.20),
+            candidate(2, 8, 16384, 0.30),
+        ];
+        let tasks = vec![task(0, 1, 1024), task(1, 1, 1024), task(2, 2, 2048)];
+        let problem = PlacementProblem::new(tasks, &candidates);
+        let greedy = Greedy.solve(&problem);
+        let reduced = reduce(&problem, &greedy);
+        assert_eq!(reduced.shapes.len(), 2);
+        assert_eq!(reduced.shapes[0].tasks, vec![TaskId(0), TaskId(1)]);
+        let kept: Vec<u32> = reduced
+            .kinds
+            .iter()
+            .map(|k| k.candidate.offering.0)
+            .collect();
+        // 1 is dominated by 0; 2 costs more than the whole greedy plan (0.10).
+        assert_eq!(kept, vec![0]);
+    }
+
+    #[test]
+    fn slots_are_bounded_by_the_greedy_cost_and_by_merging() {
+        let candidates = vec![candidate(0, 4, 8192, 0.10), candidate(1, 16, 65536, 0.25)];
+        // Forty one-cpu tasks: greedy opens 3 big bins (0.75) and maybe a small one.
+        let tasks = (0..40).map(|i| task(i, 1, 1024)).collect();
+        let problem = PlacementProblem::new(tasks, &candidates);
+        let greedy = Greedy.solve(&problem);
+        let reduced = reduce(&problem, &greedy);
+        let cost = greedy.launch_cost_per_hour().0;
+        for kind in &reduced.kinds {
+            let by_price = (cost / kind.candidate.price.0 + 1e-9).floor() as usize;
+            assert!(kind.slots <= by_price.max(1), "{kind:?}");
+            assert!(kind.slots < 40, "{kind:?}");
+        }
+        // Load on the big one: 40 * (1/16 + 1/64) = 3.125, so at most 7 bins.
+        let big = reduced
+            .kinds
+            .iter()
+            .find(|k| k.candidate.offering.0 == 1)
+            .unwrap();
+        assert!(big.slots <= 7, "{big:?}");
+    }
+
+    #[test]
+    fn tasks_no_candidate_holds_are_fixed_or_unschedulable_as_greedy_says() {
+        let candidates = vec![candidate(0, 2, 4096, 0.10)];
+        let mut problem =
+            PlacementProblem::new(vec![task(0, 8, 1024), task(1, 8, 1024)], &candidates);
+        problem.instances.push(ExistingInstance {
+            id: InstanceId(9),
+            offering: OfferingId(0),
+            arch: Architecture::X86_64,
+            free: Resources::cpus_mib(8, 2048),
+        });
+        let greedy = Greedy.solve(&problem);
+        let reduced = reduce(&problem, &greedy);
+        assert_eq!(reduced.fixed.len(), 1);
+        assert_eq!(reduced.unschedulable.len(), 1);
+        assert!(reduced.shapes.is_empty());
+        assert!(reduced.rooms.is_empty());
+    }
+}

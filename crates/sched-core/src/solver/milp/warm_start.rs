@@ -1,0 +1,88 @@
+//! The greedy plan, written as a point of the model.
+//!
+//! HiGHS takes it as its first incumbent, so the search starts with the
+//! greedy cost as the cutoff and a time-limited run never ends without a
+//! plan. The bins of each candidate are ordered by load (heaviest first) so
+//! the point meets the symmetry-breaking rows; an infeasible start would be
+//! silently ignored by HiGHS, so the tests check that it is feasible.
+
+use std::collections::HashMap;
+
+use super::formulation::Columns;
+use super::reduction::Reduced;
+use crate::catalog::OfferingId;
+use crate::plan::{Placement, Plan};
+use crate::problem::{InstanceId, TaskId};
+
+/// Column values of the greedy plan, or `None` when the plan does not map
+/// onto the model (a launch of a candidate the model dropped, say).
+pub(crate) fn greedy_point(reduced: &Reduced<'_>, columns: &Columns, greedy: &Plan) -> Option<Vec<f64>> {
+    let shape_of: HashMap<TaskId, usize> = reduced
+        .shapes
+        .iter()
+        .enumerate()
+        .flat_map(|(s, shape)| shape.tasks.iter().map(move |&t| (t, s)))
+        .collect();
+    let kind_of: HashMap<OfferingId, usize> = reduced
+        .kinds
+        .iter()
+        .enumerate()
+        .map(|(k, kind)| (kind.candidate.offering, k))
+        .collect();
+    let room_of: HashMap<InstanceId, usize> = reduced
+        .rooms
+        .iter()
+        .enumerate()
+        .map(|(r, room)| (room.instance, r))
+        .collect();
+
+    // Shape counts per greedy launch and per room.
+    let shapes = reduced.shapes.len();
+    let mut per_launch = vec![vec![0u64; shapes]; greedy.launches.len()];
+    let mut per_room = vec![vec![0u64; shapes]; reduced.rooms.len()];
+    for a in &greedy.assignments {
+        let Some(&s) = shape_of.get(&a.task) else {
+            continue; // a fixed task: not a model quantity
+        };
+        match a.placement {
+            Placement::New(n) => per_launch.get_mut(n)?[s] += 1,
+            Placement::Existing(id) => per_room[*room_of.get(&id)?][s] += 1,
+        }
+    }
+
+    // Launches grouped by candidate, heaviest first.
+    let mut bins: Vec<Vec<Vec<u64>>> = vec![Vec::new(); reduced.kinds.len()];
+    for (launch, counts) in greedy.launches.iter().zip(per_launch) {
+        bins[*kind_of.get(&launch.offering)?].push(counts);
+    }
+    let load = |counts: &Vec<u64>| -> f64 {
+        counts
+            .iter()
+            .zip(&reduced.shapes)
+            .map(|(&n, s)| n as f64 * s.weight)
+            .sum()
+    };
+    let mut point = vec![0.0; columns.len];
+    for (k, kind) in reduced.kinds.iter().enumerate() {
+        let list = &mut bins[k];
+        list.sort_by(|a, b| load(b).total_cmp(&load(a)).then_with(|| b.cmp(a)));
+        if list.len() > kind.slots {
+            return None;
+        }
+        for (slot, counts) in list.iter().enumerate() {
+            point[columns.open[k][slot]] = 1.0;
+            for (f, &(s, _)) in kind.fits.iter().enumerate() {
+                point[columns.count[k][slot][f]] = counts[s] as f64;
+            }
+            if counts.iter().enumerate().any(|(s, &n)| n > 0 && !kind.fits.iter().any(|f| f.0 == s)) {
+                return None;
+            }
+        }
+    }
+    for (r, room) in reduced.rooms.iter().enumerate() {
+        for (f, &(s, _)) in room.fits.iter().enumerate() {
+            point[columns.room[r][f]] = per_room[r][s] as f64;
+        }
+    }
+    Some(point)
+}

@@ -1,0 +1,223 @@
+//! The `sched-sim` command line.
+//!
+//! `sched-sim replay` with no arguments replays the bundled nf-core/rnaseq
+//! trace against the bundled us-east-1 catalog; both are compiled into the
+//! binary so it works from any directory.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use sched_core::catalog::Catalog;
+use sched_core::policy::{AllowList, Policy, PolicyError, ProvisioningModel};
+use sched_core::time::Millis;
+use sched_core::CatalogError;
+use thiserror::Error;
+
+use crate::cloud::CloudConfig;
+use crate::replay::{replay_all, ReplayError, ReplayOptions};
+use crate::report::{CatalogSummary, PolicySummary, Report, TraceSummary};
+use crate::strategy::Strategy;
+use crate::trace::{parse_trace, read_trace, Trace, TraceError};
+use crate::workload::Workload;
+
+/// Name under which the bundled trace is reported.
+pub const BUNDLED_TRACE_NAME: &str = "data/traces/nfcore-rnaseq_k8s_raw_trace.csv (bundled)";
+/// Name under which the bundled catalog is reported.
+pub const BUNDLED_CATALOG_NAME: &str = "data/catalog/ec2_catalog_us-east-1.csv (bundled)";
+const BUNDLED_TRACE: &str = include_str!("../../../data/traces/nfcore-rnaseq_k8s_raw_trace.csv");
+const BUNDLED_CATALOG: &str = include_str!("../../../data/catalog/ec2_catalog_us-east-1.csv");
+
+/// Replays real pipeline traces through the scheduler on a simulated cloud.
+#[derive(Debug, Parser)]
+#[command(name = "sched-sim", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Replay traces under each strategy and compare cost and utilization.
+    Replay(ReplayArgs),
+}
+
+/// Provisioning model, as spelled on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProvisioningArg {
+    /// Spot first, on demand where spot is missing.
+    SpotFirst,
+    /// Spot only.
+    Spot,
+    /// On demand only.
+    OnDemand,
+}
+
+impl From<ProvisioningArg> for ProvisioningModel {
+    fn from(arg: ProvisioningArg) -> Self {
+        match arg {
+            ProvisioningArg::SpotFirst => ProvisioningModel::SpotFirst,
+            ProvisioningArg::Spot => ProvisioningModel::Spot,
+            ProvisioningArg::OnDemand => ProvisioningModel::OnDemand,
+        }
+    }
+}
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A table for a person.
+    Table,
+    /// One JSON document on stdout (an array when several traces are given).
+    Json,
+}
+
+/// Arguments of `sched-sim replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Nextflow trace files; the bundled nf-core/rnaseq trace when none is given.
+    pub traces: Vec<PathBuf>,
+    /// Instance catalog CSV; the bundled us-east-1 catalog by default.
+    #[arg(long)]
+    pub catalog: Option<PathBuf>,
+    /// Which capacity types may be rented.
+    #[arg(long, value_enum, default_value_t = ProvisioningArg::SpotFirst)]
+    pub provisioning: ProvisioningArg,
+    /// Allowed instance types: names, families or globs, comma-separated (`m6i.*,c7g.large`).
+    #[arg(long)]
+    pub instance_types: Option<String>,
+    /// Seed of the simulation's random draws.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Boot latency of a launched instance, seconds.
+    #[arg(long, default_value_t = CloudConfig::DEFAULT_BOOT_S as f64)]
+    pub boot_seconds: f64,
+    /// Shortest billed period per instance, seconds.
+    #[arg(long, default_value_t = CloudConfig::DEFAULT_MIN_BILLING_S)]
+    pub min_billing_seconds: u64,
+    /// How long an instance may sit idle before it is released, seconds.
+    #[arg(long, default_value_t = Policy::default().idle_release_s)]
+    pub idle_release_seconds: u64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// Why the command failed; printed as one message, without a backtrace.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum CliError {
+    /// A trace could not be read.
+    #[error(transparent)]
+    Trace(#[from] TraceError),
+    /// The catalog could not be read.
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    /// The policy is invalid.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    /// A replay failed.
+    #[error(transparent)]
+    Replay(#[from] ReplayError),
+    /// An option value is out of range.
+    #[error("--{option} {value}: {why}")]
+    BadOption {
+        /// The option.
+        option: &'static str,
+        /// Its value.
+        value: String,
+        /// What is wrong.
+        why: &'static str,
+    },
+    /// The report could not be serialized.
+    #[error("could not write the JSON report: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// Runs the command and returns what to print on stdout.
+///
+/// # Errors
+/// Unreadable input, an invalid policy, or a replay that cannot finish.
+pub fn run(cli: Cli) -> Result<String, CliError> {
+    match cli.command {
+        Command::Replay(args) => replay_command(&args),
+    }
+}
+
+fn replay_command(args: &ReplayArgs) -> Result<String, CliError> {
+    let (catalog, catalog_path) = match &args.catalog {
+        Some(path) => (Catalog::from_csv_path(path)?, path.display().to_string()),
+        None => (
+            Catalog::from_csv_reader(BUNDLED_CATALOG.as_bytes(), BUNDLED_CATALOG_NAME)?,
+            BUNDLED_CATALOG_NAME.to_string(),
+        ),
+    };
+    let options = replay_options(args)?;
+    let allowed = options.policy.candidates(&catalog)?.len();
+
+    let traces: Vec<(Trace, String)> = if args.traces.is_empty() {
+        vec![(parse_trace(BUNDLED_TRACE.as_bytes(), BUNDLED_TRACE_NAME)?, BUNDLED_TRACE_NAME.into())]
+    } else {
+        args.traces
+            .iter()
+            .map(|p| Ok((read_trace(p)?, p.display().to_string())))
+            .collect::<Result<_, TraceError>>()?
+    };
+
+    let mut reports = Vec::with_capacity(traces.len());
+    for (trace, path) in &traces {
+        let workload = Workload::from_trace(trace);
+        let strategies = replay_all(&workload, &catalog, &Strategy::ALL, &options)?;
+        reports.push(Report {
+            trace: TraceSummary {
+                path: path.clone(),
+                tasks: workload.tasks.len(),
+                skipped_cached: trace.skipped_cached,
+                requests: workload.requests().to_string(),
+            },
+            catalog: CatalogSummary { path: catalog_path.clone(), offerings: catalog.offerings().len() },
+            policy: PolicySummary {
+                provisioning: options.policy.provisioning.to_string(),
+                instance_types: args.instance_types.as_ref().map(|list| {
+                    list.split(',').map(str::trim).filter(|e| !e.is_empty()).map(String::from).collect()
+                }),
+                allowed_offerings: allowed,
+                idle_release_s: options.policy.idle_release_s,
+                boot_s: options.cloud.boot.as_secs_f64(),
+                min_billing_s: options.cloud.min_billing_s,
+                reserved_memory_mib: options.policy.overhead.reserved_memory_mib,
+                reserved_memory_ppm: options.policy.overhead.reserved_memory_ppm,
+                seed: args.seed,
+            },
+            strategies,
+        });
+    }
+
+    Ok(match args.format {
+        Format::Table => reports.iter().map(Report::to_table).collect::<Vec<_>>().join("\n"),
+        Format::Json if reports.len() == 1 => serde_json::to_string_pretty(&reports[0])?,
+        Format::Json => serde_json::to_string_pretty(&reports)?,
+    })
+}
+
+fn replay_options(args: &ReplayArgs) -> Result<ReplayOptions, CliError> {
+    if !args.boot_seconds.is_finite() || args.boot_seconds < 0.0 || args.boot_seconds > 86_400.0 {
+        return Err(CliError::BadOption {
+            option: "boot-seconds",
+            value: args.boot_seconds.to_string(),
+            why: "must be between 0 and 86400",
+        });
+    }
+    let mut policy = Policy::default();
+    policy.provisioning = args.provisioning.into();
+    policy.idle_release_s = args.idle_release_seconds;
+    if let Some(list) = &args.instance_types {
+        policy.allowed_types = Some(AllowList::parse_csv(list)?);
+    }
+    let cloud = CloudConfig {
+        boot: Millis((args.boot_seconds * 1000.0).round() as u64),
+        min_billing_s: args.min_billing_seconds,
+    };
+    Ok(ReplayOptions { policy, cloud })
+}

@@ -1,0 +1,303 @@
+//! Replays a workload through the engine on the simulated cloud.
+//!
+//! The driver owns the virtual clock. At each step it jumps to the earliest
+//! of: the next task arrival, the next cloud event, the engine's next wakeup.
+//! It delivers everything due at that moment, asks the engine once for its
+//! actions, and carries them out on the cloud. Deciding once per moment lets
+//! the solver see every task that arrived together.
+
+use futures_executor::block_on;
+use sched_core::engine::{Engine, EngineError, Event};
+use sched_core::lifecycle::{RunStatus, TaskStatus};
+use sched_core::policy::{Candidate, Policy, PolicyError};
+use sched_core::pricing::UnitPrices;
+use sched_core::provider::{Provider, ProviderError, ProviderExt};
+use sched_core::time::Millis;
+use sched_core::Catalog;
+use serde::Serialize;
+use thiserror::Error;
+use tracing::debug;
+
+use crate::cloud::{CloudConfig, SimCloud};
+use crate::strategy::{single_instance_choice, solver_for, Strategy};
+use crate::workload::Workload;
+
+/// Why a replay could not finish.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ReplayError {
+    /// The policy does not fit the catalog.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    /// The engine refused an event, which is a bug in the driver or engine.
+    #[error("the engine refused an event at {at}: {source}")]
+    Engine {
+        /// Virtual time.
+        at: Millis,
+        /// The refusal.
+        source: EngineError,
+    },
+    /// The simulated cloud refused an action.
+    #[error("the simulated cloud refused an action at {at}: {source}")]
+    Provider {
+        /// Virtual time.
+        at: Millis,
+        /// The refusal.
+        source: ProviderError,
+    },
+    /// Nothing more can happen, but some tasks never ended.
+    #[error("{strategy}: replay stalled at {at} with {unfinished} tasks unfinished")]
+    Stalled {
+        /// The strategy.
+        strategy: Strategy,
+        /// Virtual time.
+        at: Millis,
+        /// Tasks not in a terminal status.
+        unfinished: usize,
+    },
+    /// `single-instance` needs an on-demand offering and the catalog has none allowed.
+    #[error("single-instance needs an on-demand offering; the allowed types have none")]
+    NoOnDemandOffering,
+}
+
+/// Task counts by final status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct TaskCounts {
+    /// Tasks replayed.
+    pub total: usize,
+    /// Ended SUCCEEDED.
+    pub succeeded: usize,
+    /// Ended FAILED.
+    pub failed: usize,
+    /// Ended UNSCHEDULABLE.
+    pub unschedulable: usize,
+    /// Ended CANCELLED.
+    pub cancelled: usize,
+}
+
+/// What one strategy did on one trace.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StrategyReport {
+    /// Strategy name.
+    pub name: String,
+    /// What the rented instances cost, USD.
+    pub cost_usd: f64,
+    /// The per-task lower bound on cost under the user's policy, USD.
+    pub lower_bound_usd: f64,
+    /// Used cpu-seconds over paid instance cpu-seconds.
+    pub cpu_utilization: f64,
+    /// Used MiB-seconds over paid instance MiB-seconds.
+    pub memory_utilization: f64,
+    /// From the first submission to the last task's end, seconds.
+    pub makespan_s: f64,
+    /// Mean wait from submission to start, over tasks that started, seconds.
+    pub mean_queue_s: f64,
+    /// Instances rented.
+    pub instances_launched: usize,
+    /// Final task statuses.
+    pub tasks: TaskCounts,
+}
+
+/// The settings of one replay.
+#[derive(Debug, Clone)]
+pub struct ReplayOptions {
+    /// The user's policy (the greedy and per-task strategies follow it).
+    pub policy: Policy,
+    /// Boot and billing rules of the simulated cloud.
+    pub cloud: CloudConfig,
+}
+
+/// Replays `workload` under `strategy`.
+///
+/// # Errors
+/// A policy that does not fit the catalog, or a replay that cannot finish.
+pub fn replay(
+    workload: &Workload,
+    catalog: &Catalog,
+    strategy: Strategy,
+    options: &ReplayOptions,
+) -> Result<StrategyReport, ReplayError> {
+    let user_candidates = options.policy.candidates(catalog)?;
+    let bound = lower_bound_usd(workload, &user_candidates);
+    let (policy, candidates, single) =
+        strategy_setup(workload, catalog, strategy, options, user_candidates)?;
+
+    let scripts = workload.tasks.iter().map(|t| (t.spec.id, t.script)).collect();
+    let cloud = SimCloud::new(options.cloud, catalog.clone(), scripts);
+    let mut engine = Engine::new(policy, candidates, solver_for(strategy, single));
+    run(workload, &mut engine, &cloud, strategy)?;
+    Ok(summarize(workload, &engine, &cloud, strategy, bound))
+}
+
+/// The policy, candidates and fixed instance each strategy runs with.
+fn strategy_setup(
+    workload: &Workload,
+    catalog: &Catalog,
+    strategy: Strategy,
+    options: &ReplayOptions,
+    user_candidates: Vec<Candidate>,
+) -> Result<(Policy, Vec<Candidate>, Option<Candidate>), ReplayError> {
+    let mut policy = options.policy.clone();
+    match strategy {
+        Strategy::Greedy => Ok((policy, user_candidates, None)),
+        Strategy::PerTask => {
+            // The instance goes as soon as its task ends.
+            policy.idle_release_s = 0;
+            Ok((policy, user_candidates, None))
+        }
+        Strategy::SingleInstance => {
+            // A local executor's machine: on demand, kept for the whole run.
+            policy.provisioning = sched_core::ProvisioningModel::OnDemand;
+            policy.idle_release_s = u64::MAX / 1000;
+            let on_demand = policy.candidates(catalog).map_err(|_| ReplayError::NoOnDemandOffering)?;
+            let demands: Vec<_> = workload.tasks.iter().map(|t| t.spec.allocated).collect();
+            let choice =
+                single_instance_choice(&on_demand, &demands).ok_or(ReplayError::NoOnDemandOffering)?;
+            Ok((policy, on_demand, Some(choice)))
+        }
+    }
+}
+
+/// Drives the engine and the cloud until the run terminates.
+fn run(workload: &Workload, engine: &mut Engine, cloud: &SimCloud, strategy: Strategy) -> Result<(), ReplayError> {
+    let mut next_arrival = 0;
+    let mut closed = false;
+    loop {
+        let candidates = [
+            workload.tasks.get(next_arrival).map(|t| t.submit),
+            cloud.next_event_at(),
+            engine.next_wakeup(),
+        ];
+        let Some(now) = candidates.into_iter().flatten().min().map(|t| t.max(cloud.now())) else {
+            if !closed {
+                closed = true;
+                handle(engine, cloud.now(), Event::SubmissionsClosed)?;
+                execute(engine, cloud)?;
+                continue;
+            }
+            if engine.run_status() == RunStatus::Terminated {
+                return Ok(());
+            }
+            let unfinished = engine.tasks().values().filter(|t| !t.status.is_terminal()).count();
+            return Err(ReplayError::Stalled { strategy, at: cloud.now(), unfinished });
+        };
+        cloud.advance_to(now);
+
+        while let Some(task) = workload.tasks.get(next_arrival).filter(|t| t.submit <= now) {
+            handle(engine, now, Event::TaskSubmitted(task.spec.clone()))?;
+            next_arrival += 1;
+        }
+        if next_arrival == workload.tasks.len() && !closed {
+            closed = true;
+            handle(engine, now, Event::SubmissionsClosed)?;
+        }
+        execute(engine, cloud)?;
+        if engine.run_status() == RunStatus::Terminated && cloud.next_event_at().is_none() {
+            return Ok(());
+        }
+    }
+}
+
+/// Delivers due cloud events, then carries out the engine's decision.
+fn execute(engine: &mut Engine, cloud: &SimCloud) -> Result<(), ReplayError> {
+    let now = cloud.now();
+    loop {
+        let events = block_on(cloud.events()).map_err(|source| ReplayError::Provider { at: now, source })?;
+        for event in events {
+            handle(engine, now, event)?;
+        }
+        let actions = engine.decide(now);
+        if actions.is_empty() {
+            return Ok(());
+        }
+        for action in &actions {
+            block_on(cloud.execute(action)).map_err(|source| ReplayError::Provider { at: now, source })?;
+        }
+    }
+}
+
+fn handle(engine: &mut Engine, at: Millis, event: Event) -> Result<(), ReplayError> {
+    engine.handle(at, event).map_err(|source| ReplayError::Engine { at, source })
+}
+
+/// Each task at the cheapest price of its dominant resource, for its runtime.
+pub fn lower_bound_usd(workload: &Workload, candidates: &[Candidate]) -> f64 {
+    let prices = UnitPrices::of(candidates);
+    workload
+        .tasks
+        .iter()
+        .filter(|t| candidates.iter().any(|c| t.spec.allocated.fits_in(&c.capacity)))
+        .map(|t| prices.lower_bound_usd(&t.spec.allocated, t.script.runtime.as_secs_f64()))
+        .sum()
+}
+
+fn summarize(
+    workload: &Workload,
+    engine: &Engine,
+    cloud: &SimCloud,
+    strategy: Strategy,
+    lower_bound_usd: f64,
+) -> StrategyReport {
+    let end = cloud.now();
+    let min_billing = cloud.config().min_billing_s;
+    let rentals = cloud.rentals();
+    let cost_usd = rentals.iter().map(|r| r.cost_usd(min_billing, end)).sum();
+    let paid_cpu_s: f64 =
+        rentals.iter().map(|r| r.nominal.cpus() * r.billed_seconds(min_billing, end)).sum();
+    let paid_mib_s: f64 = rentals
+        .iter()
+        .map(|r| r.nominal.memory_mib as f64 * r.billed_seconds(min_billing, end))
+        .sum();
+    let used: Vec<_> = workload.tasks.iter().filter_map(|t| t.used).collect();
+    let ratio = |used: f64, paid: f64| if paid > 0.0 { used / paid } else { 0.0 };
+
+    let records = engine.tasks();
+    let mut counts = TaskCounts { total: records.len(), ..TaskCounts::default() };
+    for record in records.values() {
+        match record.status {
+            TaskStatus::Succeeded => counts.succeeded += 1,
+            TaskStatus::Failed => counts.failed += 1,
+            TaskStatus::Unschedulable => counts.unschedulable += 1,
+            TaskStatus::Cancelled => counts.cancelled += 1,
+            _ => {}
+        }
+    }
+    let waits: Vec<f64> = records
+        .values()
+        .filter_map(|r| {
+            let started = r.history.iter().find(|(_, s)| *s == TaskStatus::Running)?.0;
+            Some(started.since(r.submitted_at).as_secs_f64())
+        })
+        .collect();
+    let mean_queue_s =
+        if waits.is_empty() { 0.0 } else { waits.iter().sum::<f64>() / waits.len() as f64 };
+    let makespan = records.values().filter_map(|r| r.ended_at).max().unwrap_or_default();
+    let first_submit = workload.tasks.first().map(|t| t.submit).unwrap_or_default();
+
+    let report = StrategyReport {
+        name: strategy.name().to_string(),
+        cost_usd,
+        lower_bound_usd,
+        cpu_utilization: ratio(used.iter().map(|u| u.cpu_seconds).sum(), paid_cpu_s),
+        memory_utilization: ratio(used.iter().map(|u| u.memory_mib_seconds).sum(), paid_mib_s),
+        makespan_s: makespan.since(first_submit).as_secs_f64(),
+        mean_queue_s,
+        instances_launched: rentals.len(),
+        tasks: counts,
+    };
+    debug!(strategy = %strategy, cost_usd = report.cost_usd, instances = report.instances_launched, "replayed");
+    report
+}
+
+/// Replays every strategy in `strategies` on the same workload.
+///
+/// # Errors
+/// The first strategy that fails.
+pub fn replay_all(
+    workload: &Workload,
+    catalog: &Catalog,
+    strategies: &[Strategy],
+    options: &ReplayOptions,
+) -> Result<Vec<StrategyReport>, ReplayError> {
+    strategies.iter().map(|&s| replay(workload, catalog, s, options)).collect()
+}

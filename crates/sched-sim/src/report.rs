@@ -1,0 +1,146 @@
+//! The replay report: one JSON document per trace, or a table for a person.
+//!
+//! The JSON schema is documented in `docs/report.md`; field names carry their
+//! unit (`_usd`, `_s`) and ratios are plain fractions in `0..=1`.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::replay::StrategyReport;
+
+/// Which trace was replayed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TraceSummary {
+    /// As given on the command line, or the bundled file's name.
+    pub path: String,
+    /// Tasks replayed.
+    pub tasks: usize,
+    /// CACHED rows skipped.
+    pub skipped_cached: usize,
+    /// `recorded`, `derived` or `mixed`: where the requests came from.
+    pub requests: String,
+}
+
+/// Which catalog was used.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CatalogSummary {
+    /// As given, or the bundled file's name.
+    pub path: String,
+    /// Offerings in the catalog (every type, spot and on demand).
+    pub offerings: usize,
+}
+
+/// The resolved settings, so a report says what produced it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PolicySummary {
+    /// `spotFirst`, `spot` or `ondemand`.
+    pub provisioning: String,
+    /// Allow-list entries, or `None` for the whole catalog.
+    pub instance_types: Option<Vec<String>>,
+    /// Offerings the policy allows.
+    pub allowed_offerings: usize,
+    /// Idle release delay, seconds.
+    pub idle_release_s: u64,
+    /// Boot latency of the simulated cloud, seconds.
+    pub boot_s: f64,
+    /// Minimum billed period, seconds.
+    pub min_billing_s: u64,
+    /// Fixed memory reserved per instance, MiB.
+    pub reserved_memory_mib: u64,
+    /// Proportional memory reserved per instance, parts per million.
+    pub reserved_memory_ppm: u64,
+    /// Seed of the simulation's random draws.
+    pub seed: u64,
+}
+
+/// Everything a replay of one trace produced.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// The trace.
+    pub trace: TraceSummary,
+    /// The catalog.
+    pub catalog: CatalogSummary,
+    /// The settings.
+    pub policy: PolicySummary,
+    /// One entry per strategy, in the order they ran.
+    pub strategies: Vec<StrategyReport>,
+}
+
+impl Report {
+    /// A fixed-width table for a terminal.
+    pub fn to_table(&self) -> String {
+        let mut out = String::new();
+        let derived = match self.trace.requests.as_str() {
+            "recorded" => "",
+            "derived" => "; requests DERIVED from recorded usage (the trace has none)",
+            _ => "; some requests DERIVED from recorded usage",
+        };
+        let _ = writeln!(
+            out,
+            "{}: {} tasks ({} cached skipped{derived})",
+            self.trace.path, self.trace.tasks, self.trace.skipped_cached
+        );
+        let _ = writeln!(
+            out,
+            "catalog {} ({} offerings, {} allowed), provisioning {}",
+            self.catalog.path,
+            self.catalog.offerings,
+            self.policy.allowed_offerings,
+            self.policy.provisioning
+        );
+        let _ = writeln!(
+            out,
+            "{:<16} {:>10} {:>8} {:>6} {:>6} {:>10} {:>9} {:>9} {:>5} {:>5} {:>5}",
+            "strategy", "cost $", "x bound", "cpu%", "mem%", "makespan", "queue s", "instances", "ok", "fail", "unsch"
+        );
+        for s in &self.strategies {
+            let times_bound =
+                if s.lower_bound_usd > 0.0 { s.cost_usd / s.lower_bound_usd } else { f64::NAN };
+            let _ = writeln!(
+                out,
+                "{:<16} {:>10.4} {:>8.2} {:>6.1} {:>6.1} {:>10} {:>9.1} {:>9} {:>5} {:>5} {:>5}",
+                s.name,
+                s.cost_usd,
+                times_bound,
+                s.cpu_utilization * 100.0,
+                s.memory_utilization * 100.0,
+                format_duration(s.makespan_s),
+                s.mean_queue_s,
+                s.instances_launched,
+                s.tasks.succeeded,
+                s.tasks.failed,
+                s.tasks.unschedulable,
+            );
+        }
+        if let Some(first) = self.strategies.first() {
+            let _ = writeln!(out, "lower bound ${:.4} (each task at the cheapest price of its dominant resource)", first.lower_bound_usd);
+        }
+        out
+    }
+}
+
+/// `3725.0` as `1h02m05s`.
+fn format_duration(seconds: f64) -> String {
+    let total = seconds.round() as u64;
+    let (h, m, s) = (total / 3600, total % 3600 / 60, total % 60);
+    if h > 0 {
+        format!("{h}h{m:02}m{s:02}s")
+    } else if m > 0 {
+        format!("{m}m{s:02}s")
+    } else {
+        format!("{s}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_duration;
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(format_duration(3725.0), "1h02m05s");
+        assert_eq!(format_duration(65.4), "1m05s");
+        assert_eq!(format_duration(9.6), "10s");
+    }
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Every check CI runs: formatting, lints, docs, the dependency rule, all tests,
+# and that the benchmarks compile. One target directory for everything.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/setup.sh
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "sched-core depends on no cloud SDK and no async runtime"
+if cargo tree -p sched-core -e normal --prefix none | grep -E '^(aws-|tokio |hyper )'; then
+  echo "sched-core must not depend on the crates above" >&2
+  exit 1
+fi
+
+step "cargo clippy"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+step "cargo doc"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
+
+step "cargo test"
+# --all-targets also builds the benchmarks and runs each once, in the debug
+# profile, so CI never builds the dependencies a second time in release.
+cargo test --workspace --all-targets
+cargo test --workspace --doc
