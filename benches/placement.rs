@@ -40,6 +40,8 @@ fn greedy(c: &mut Criterion) {
                 id: TaskId(i as u64),
                 demand: shapes[i % shapes.len()],
                 arch: None,
+                group: 0,
+                expected_runtime: None,
             })
             .collect();
         group.throughput(Throughput::Elements(n as u64));

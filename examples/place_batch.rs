@@ -28,14 +28,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 id: TaskId(i as u64),
                 demand: Resources::new(request.millicpus, request.memory_mib, 0),
                 arch: None,
+                group: 0,
+                expected_runtime: None,
             }
         })
         .collect();
 
-    for (label, allow) in [
-        ("whole catalog", None),
-        ("m6i.* and r6i.* only", Some("m6i.*,r6i.*")),
-    ] {
+    for (label, allow) in [("whole catalog", None), ("m6i.* and r6i.* only", Some("m6i.*,r6i.*"))] {
         let mut policy = Policy::default();
         if let Some(list) = allow {
             policy.allowed_types = Some(AllowList::parse_csv(list)?);
@@ -47,9 +46,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for launch in &plan.launches {
             let offering = catalog.offering(launch.offering);
             let name = &catalog.instance_type(offering.instance_type).name;
-            *fleet
-                .entry(format!("{name} {}", offering.capacity_type))
-                .or_default() += 1;
+            *fleet.entry(format!("{name} {}", offering.capacity_type)).or_default() += 1;
         }
         println!(
             "{label}: {} tasks on {} instances, ${:.2}/h, {} unschedulable",

@@ -31,7 +31,7 @@
 //!     type_name: Arc::from("m6i.xlarge"),
 //! }];
 //! let tasks = (0..6)
-//!     .map(|i| PendingTask { id: TaskId(i), demand: Resources::cpus_mib(1, 2048), arch: None })
+//!     .map(|i| PendingTask::new(TaskId(i), Resources::cpus_mib(1, 2048)))
 //!     .collect();
 //! let plan = Greedy.solve(&PlacementProblem::new(tasks, &candidates));
 //! assert_eq!(plan.launches.len(), 2); // four tasks on the first, two on the second

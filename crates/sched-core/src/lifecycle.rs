@@ -75,10 +75,7 @@ impl TaskStatus {
         if self.can_become(next) {
             Ok(next)
         } else {
-            Err(TransitionError::Task {
-                from: self,
-                to: next,
-            })
+            Err(TransitionError::Task { from: self, to: next })
         }
     }
 }
@@ -148,10 +145,7 @@ impl RunStatus {
         if self.can_become(next) {
             Ok(next)
         } else {
-            Err(TransitionError::Run {
-                from: self,
-                to: next,
-            })
+            Err(TransitionError::Run { from: self, to: next })
         }
     }
 }
@@ -245,11 +239,7 @@ mod tests {
         ];
         for from in RunStatus::ALL {
             for to in RunStatus::ALL {
-                assert_eq!(
-                    from.can_become(to),
-                    legal.contains(&(from, to)),
-                    "{from} -> {to}"
-                );
+                assert_eq!(from.can_become(to), legal.contains(&(from, to)), "{from} -> {to}");
             }
         }
         let err = Terminated.transition(Active).unwrap_err();

@@ -335,36 +335,24 @@ pub fn unschedulable_reason(task: &PendingTask, candidates: &[Candidate]) -> Uns
         };
         ratio(c.capacity.millicpus, task.demand.millicpus)
             .min(ratio(c.capacity.memory_mib, task.demand.memory_mib))
-            .min(ratio(
-                u64::from(c.capacity.gpus),
-                u64::from(task.demand.gpus),
-            ))
+            .min(ratio(u64::from(c.capacity.gpus), u64::from(task.demand.gpus)))
     };
     let best = candidates
         .iter()
         .filter(|c| crate::problem::arch_ok(task.arch, c.arch))
-        .max_by(|a, b| {
-            closeness(a)
-                .total_cmp(&closeness(b))
-                .then(b.offering.cmp(&a.offering))
-        });
+        .max_by(|a, b| closeness(a).total_cmp(&closeness(b)).then(b.offering.cmp(&a.offering)));
     match best {
         Some(c) => UnschedulableReason {
             demand: task.demand,
-            dimension: task
-                .demand
-                .exceeding_dimension(&c.capacity)
-                .unwrap_or(Dimension::Cpu),
+            dimension: task.demand.exceeding_dimension(&c.capacity).unwrap_or(Dimension::Cpu),
             largest: Some(LargestFit {
                 offering: c.offering,
                 type_name: c.type_name.to_string(),
                 capacity: c.capacity,
             }),
         },
-        None => UnschedulableReason {
-            demand: task.demand,
-            dimension: Dimension::Cpu,
-            largest: None,
-        },
+        None => {
+            UnschedulableReason { demand: task.demand, dimension: Dimension::Cpu, largest: None }
+        }
     }
 }

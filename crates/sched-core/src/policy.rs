@@ -67,6 +67,15 @@ pub struct Policy {
     pub overhead: OverheadModel,
     /// How many times a task is started in all before it is FAILED.
     pub max_attempts: u32,
+    /// Expected billed seconds from a launch to a usable instance (its boot);
+    /// the greedy solver weighs it when it chooses between extending an
+    /// existing instance and opening a new one.
+    pub launch_overhead_s: u64,
+    /// New launches wait until no task has arrived for this long, ms, so
+    /// that tasks arriving together are packed together.
+    pub batch_idle_ms: u64,
+    /// ... but never longer than this after the first waiting launch, ms.
+    pub batch_max_ms: u64,
 }
 
 impl Default for Policy {
@@ -75,9 +84,14 @@ impl Default for Policy {
             provisioning: ProvisioningModel::SpotFirst,
             allowed_types: None,
             architectures: Vec::new(),
-            idle_release_s: 60,
+            idle_release_s: 10,
             overhead: OverheadModel::default(),
             max_attempts: 3,
+            launch_overhead_s: 60,
+            // Karpenter's defaults for the same trade-off (BATCH_IDLE_DURATION
+            // 1 s, BATCH_MAX_DURATION 10 s).
+            batch_idle_ms: 1_000,
+            batch_max_ms: 10_000,
         }
     }
 }

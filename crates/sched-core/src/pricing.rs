@@ -81,9 +81,7 @@ impl UnitPrices {
             total[1] += demand.memory_mib as f64 * seconds;
             total[2] += f64::from(demand.gpus) * seconds;
         }
-        (total[0] * self.per_millicpu)
-            .max(total[1] * self.per_mib)
-            .max(total[2] * self.per_gpu)
+        (total[0] * self.per_millicpu).max(total[1] * self.per_mib).max(total[2] * self.per_gpu)
             / 3600.0
     }
 }
@@ -130,7 +128,8 @@ mod tests {
         let summed = prices.lower_bound_usd(&cpu_heavy, 3600.0)
             + prices.lower_bound_usd(&memory_heavy, 3600.0);
         assert!(summed > 1.0, "{summed}");
-        let by_dimension = prices.dimension_bound_usd([(cpu_heavy, 3600.0), (memory_heavy, 3600.0)]);
+        let by_dimension =
+            prices.dimension_bound_usd([(cpu_heavy, 3600.0), (memory_heavy, 3600.0)]);
         assert!(by_dimension <= 1.0, "{by_dimension}");
     }
 }

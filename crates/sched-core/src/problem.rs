@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::{Architecture, OfferingId};
 use crate::policy::Candidate;
 use crate::resources::Resources;
+use crate::time::Millis;
 
 /// Identifies a task for the whole run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -39,6 +40,19 @@ pub struct PendingTask {
     pub demand: Resources,
     /// Architecture its container needs, if it is not multi-arch.
     pub arch: Option<Architecture>,
+    /// Packing affinity: tasks of one group (one pipeline process, say) are
+    /// expected to run for similar times. Tasks of different groups whose
+    /// runtimes are unknown are never packed together into a new instance.
+    pub group: u32,
+    /// Expected runtime, where history gives one.
+    pub expected_runtime: Option<Millis>,
+}
+
+impl PendingTask {
+    /// A task of group 0 with no runtime estimate.
+    pub fn new(id: TaskId, demand: Resources) -> Self {
+        PendingTask { id, demand, arch: None, group: 0, expected_runtime: None }
+    }
 }
 
 /// Free room on an instance that is running or booting.
@@ -52,6 +66,9 @@ pub struct ExistingInstance {
     pub arch: Architecture,
     /// Capacity not yet given to any task.
     pub free: Resources,
+    /// Expected time until every task already on it has ended; `None` when
+    /// some task's runtime is unknown.
+    pub busy_for: Option<Millis>,
 }
 
 /// One decision: place `tasks` on `instances` or on new ones from `candidates`.
@@ -63,16 +80,15 @@ pub struct PlacementProblem<'a> {
     pub instances: Vec<ExistingInstance>,
     /// Offerings that may be opened, as validated by the policy.
     pub candidates: &'a [Candidate],
+    /// Billed time before a new instance is useful (its boot), used to
+    /// weigh extending an existing instance against opening a new one.
+    pub launch_overhead: Millis,
 }
 
 impl<'a> PlacementProblem<'a> {
     /// A problem with no existing instances.
     pub fn new(tasks: Vec<PendingTask>, candidates: &'a [Candidate]) -> Self {
-        PlacementProblem {
-            tasks,
-            instances: Vec::new(),
-            candidates,
-        }
+        PlacementProblem { tasks, instances: Vec::new(), candidates, launch_overhead: Millis(0) }
     }
 }
 

@@ -87,11 +87,9 @@ pub trait ProviderExt: Provider {
     async fn execute(&self, action: &Action) -> Result<(), ProviderError> {
         match *action {
             Action::Launch { instance, offering } => self.launch(instance, offering).await,
-            Action::StartTask {
-                task,
-                instance,
-                allocated,
-            } => self.start_task(task, instance, allocated).await,
+            Action::StartTask { task, instance, allocated } => {
+                self.start_task(task, instance, allocated).await
+            }
             Action::StopTask { task } => self.stop_task(task).await,
             Action::Terminate { instance } => self.terminate(instance).await,
         }

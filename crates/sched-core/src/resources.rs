@@ -50,28 +50,16 @@ impl fmt::Display for Dimension {
 
 impl Resources {
     /// No resources at all.
-    pub const ZERO: Resources = Resources {
-        millicpus: 0,
-        memory_mib: 0,
-        gpus: 0,
-    };
+    pub const ZERO: Resources = Resources { millicpus: 0, memory_mib: 0, gpus: 0 };
 
     /// Builds a vector from millicpus, MiB and GPUs.
     pub const fn new(millicpus: u64, memory_mib: u64, gpus: u32) -> Self {
-        Resources {
-            millicpus,
-            memory_mib,
-            gpus,
-        }
+        Resources { millicpus, memory_mib, gpus }
     }
 
     /// Builds a vector from whole cpus and MiB, without GPUs.
     pub const fn cpus_mib(cpus: u64, memory_mib: u64) -> Self {
-        Resources {
-            millicpus: cpus * MILLICPUS_PER_CPU,
-            memory_mib,
-            gpus: 0,
-        }
+        Resources { millicpus: cpus * MILLICPUS_PER_CPU, memory_mib, gpus: 0 }
     }
 
     /// True when every dimension of `self` is at most the same one of `capacity`.
@@ -197,14 +185,8 @@ mod tests {
     #[test]
     fn exceeding_dimension_names_the_first_that_overflows() {
         let cap = Resources::new(1000, 1024, 0);
-        assert_eq!(
-            Resources::new(500, 2048, 0).exceeding_dimension(&cap),
-            Some(Dimension::Memory)
-        );
-        assert_eq!(
-            Resources::new(500, 512, 1).exceeding_dimension(&cap),
-            Some(Dimension::Gpu)
-        );
+        assert_eq!(Resources::new(500, 2048, 0).exceeding_dimension(&cap), Some(Dimension::Memory));
+        assert_eq!(Resources::new(500, 512, 1).exceeding_dimension(&cap), Some(Dimension::Gpu));
         assert_eq!(Resources::new(500, 512, 0).exceeding_dimension(&cap), None);
     }
 

@@ -14,11 +14,8 @@ fn check_invariants(catalog: &Catalog) {
     for ty in catalog.types() {
         assert!(ty.vcpus > 0 && ty.memory_mib > 0, "{ty:?}");
     }
-    let on_demand = catalog
-        .offerings()
-        .iter()
-        .filter(|o| o.capacity_type == CapacityType::OnDemand)
-        .count();
+    let on_demand =
+        catalog.offerings().iter().filter(|o| o.capacity_type == CapacityType::OnDemand).count();
     assert_eq!(on_demand, catalog.types().len());
     for (index, offering) in catalog.offerings().iter().enumerate() {
         assert_eq!(offering.id.0 as usize, index);

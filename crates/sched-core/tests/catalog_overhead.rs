@@ -4,10 +4,8 @@ use sched_core::catalog::Catalog;
 use sched_core::{OverheadModel, Resources};
 
 fn bundled() -> Catalog {
-    let path = format!(
-        "{}/../../data/catalog/ec2_catalog_us-east-1.csv",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let path =
+        format!("{}/../../data/catalog/ec2_catalog_us-east-1.csv", env!("CARGO_MANIFEST_DIR"));
     Catalog::from_csv_path(path).expect("the bundled catalog loads")
 }
 
@@ -20,11 +18,7 @@ fn full_nominal_memory_fits_on_no_bundled_type() {
         assert_eq!(id.0 as usize, index);
         let usable = catalog.usable_capacity(id, &overhead);
         assert!(usable.memory_mib < ty.memory_mib, "{}: {usable}", ty.name);
-        assert!(
-            !ty.nominal().fits_in(&usable),
-            "{} holds its own nominal size",
-            ty.name
-        );
+        assert!(!ty.nominal().fits_in(&usable), "{} holds its own nominal size", ty.name);
         // A task asking for all the vCPUs and all the usable memory still fits.
         assert!(
             Resources::new(u64::from(ty.vcpus) * 1000, usable.memory_mib, ty.gpus).fits_in(&usable)
@@ -60,10 +54,8 @@ fn usable_memory_is_positive_on_every_bundled_type() {
 fn the_default_reserves_less_than_karpenter_does_for_eks() {
     // Karpenter's eks_allocatable_memory_mib adds kubelet reserves that ECS does not have;
     // the ECS default should leave more than that on every type.
-    let path = format!(
-        "{}/../../data/catalog/ec2_catalog_us-east-1.csv",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let path =
+        format!("{}/../../data/catalog/ec2_catalog_us-east-1.csv", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(path).unwrap();
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
@@ -76,10 +68,6 @@ fn the_default_reserves_less_than_karpenter_does_for_eks() {
         let eks: u64 = cells[eks_col].parse().unwrap();
         let id = catalog.find_type(cells[name_col]).unwrap();
         let ours = catalog.usable_capacity(id, &overhead).memory_mib;
-        assert!(
-            ours > eks,
-            "{}: ECS default {ours} MiB, EKS {eks} MiB",
-            cells[name_col]
-        );
+        assert!(ours > eks, "{}: ECS default {ours} MiB, EKS {eks} MiB", cells[name_col]);
     }
 }

@@ -42,6 +42,8 @@ fn tasks() -> impl Strategy<Value = Vec<PendingTask>> {
                 id: TaskId(i as u64),
                 demand: Resources::new(millicpus, mib, 0),
                 arch,
+                group: 0,
+                expected_runtime: None,
             })
             .collect()
     })
@@ -57,6 +59,7 @@ fn existing() -> impl Strategy<Value = Vec<ExistingInstance>> {
                 offering: OfferingId(0),
                 arch,
                 free: Resources::new(millicpus, mib, 0),
+                busy_for: None,
             })
             .collect()
     })
@@ -98,17 +101,11 @@ fn check(problem: &PlacementProblem<'_>, plan: &Plan) -> Result<(), String> {
     for a in &plan.assignments {
         let task = by_id[&a.task];
         let room_arch = match a.placement {
-            Placement::Existing(id) => problem
-                .instances
-                .iter()
-                .find(|i| i.id == id)
-                .map(|i| i.arch),
+            Placement::Existing(id) => {
+                problem.instances.iter().find(|i| i.id == id).map(|i| i.arch)
+            }
             Placement::New(n) => plan.launches.get(n).and_then(|l| {
-                problem
-                    .candidates
-                    .iter()
-                    .find(|c| c.offering == l.offering)
-                    .map(|c| c.arch)
+                problem.candidates.iter().find(|c| c.offering == l.offering).map(|c| c.arch)
             }),
         };
         let Some(room_arch) = room_arch else {
@@ -132,19 +129,13 @@ fn check(problem: &PlacementProblem<'_>, plan: &Plan) -> Result<(), String> {
     // Unschedulable exactly when no candidate can hold the task.
     for u in &plan.unschedulable {
         if holdable(by_id[&u.task], problem.candidates) {
-            return Err(format!(
-                "{} called unschedulable but some candidate holds it",
-                u.task
-            ));
+            return Err(format!("{} called unschedulable but some candidate holds it", u.task));
         }
     }
     for a in &plan.assignments {
         let task = by_id[&a.task];
         if matches!(a.placement, Placement::New(_)) && !holdable(task, problem.candidates) {
-            return Err(format!(
-                "{} placed on a new instance no candidate could hold",
-                a.task
-            ));
+            return Err(format!("{} placed on a new instance no candidate could hold", a.task));
         }
     }
 
@@ -162,7 +153,7 @@ proptest! {
 
     #[test]
     fn greedy_plans_obey_the_laws(candidates in candidates(), tasks in tasks(), existing in existing()) {
-        let problem = PlacementProblem { tasks, instances: existing, candidates: &candidates };
+        let problem = PlacementProblem { tasks, instances: existing, candidates: &candidates, launch_overhead: Default::default(), };
         let plan = Greedy.solve(&problem);
         if let Err(broken) = check(&problem, &plan) {
             prop_assert!(false, "{}", broken);
@@ -171,7 +162,7 @@ proptest! {
 
     #[test]
     fn greedy_is_deterministic(candidates in candidates(), tasks in tasks(), existing in existing()) {
-        let problem = PlacementProblem { tasks, instances: existing, candidates: &candidates };
+        let problem = PlacementProblem { tasks, instances: existing, candidates: &candidates, launch_overhead: Default::default(), };
         prop_assert_eq!(Greedy.solve(&problem), Greedy.solve(&problem));
     }
 

@@ -157,7 +157,10 @@ fn replay_command(args: &ReplayArgs) -> Result<String, CliError> {
     let allowed = options.policy.candidates(&catalog)?.len();
 
     let traces: Vec<(Trace, String)> = if args.traces.is_empty() {
-        vec![(parse_trace(BUNDLED_TRACE.as_bytes(), BUNDLED_TRACE_NAME)?, BUNDLED_TRACE_NAME.into())]
+        vec![(
+            parse_trace(BUNDLED_TRACE.as_bytes(), BUNDLED_TRACE_NAME)?,
+            BUNDLED_TRACE_NAME.into(),
+        )]
     } else {
         args.traces
             .iter()
@@ -176,11 +179,18 @@ fn replay_command(args: &ReplayArgs) -> Result<String, CliError> {
                 skipped_cached: trace.skipped_cached,
                 requests: workload.requests().to_string(),
             },
-            catalog: CatalogSummary { path: catalog_path.clone(), offerings: catalog.offerings().len() },
+            catalog: CatalogSummary {
+                path: catalog_path.clone(),
+                offerings: catalog.offerings().len(),
+            },
             policy: PolicySummary {
                 provisioning: options.policy.provisioning.to_string(),
                 instance_types: args.instance_types.as_ref().map(|list| {
-                    list.split(',').map(str::trim).filter(|e| !e.is_empty()).map(String::from).collect()
+                    list.split(',')
+                        .map(str::trim)
+                        .filter(|e| !e.is_empty())
+                        .map(String::from)
+                        .collect()
                 }),
                 allowed_offerings: allowed,
                 idle_release_s: options.policy.idle_release_s,

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use sched_core::catalog::{Catalog, CapacityType, OfferingId, UsdPerHour};
+use sched_core::catalog::{CapacityType, Catalog, OfferingId, UsdPerHour};
 use sched_core::engine::Event;
 use sched_core::problem::{InstanceId, TaskId};
 use sched_core::provider::{Provider, ProviderError};
@@ -131,7 +131,11 @@ pub struct SimCloud {
 
 impl SimCloud {
     /// A cloud selling `catalog`, running tasks as `scripts` say.
-    pub fn new(config: CloudConfig, catalog: Catalog, scripts: HashMap<TaskId, TaskScript>) -> Self {
+    pub fn new(
+        config: CloudConfig,
+        catalog: Catalog,
+        scripts: HashMap<TaskId, TaskScript>,
+    ) -> Self {
         SimCloud { config, catalog, scripts, state: Mutex::new(State::default()) }
     }
 
@@ -170,7 +174,11 @@ impl SimCloud {
 
 #[async_trait]
 impl Provider for SimCloud {
-    async fn launch(&self, instance: InstanceId, offering: OfferingId) -> Result<(), ProviderError> {
+    async fn launch(
+        &self,
+        instance: InstanceId,
+        offering: OfferingId,
+    ) -> Result<(), ProviderError> {
         if offering.0 as usize >= self.catalog.offerings().len() {
             return Err(ProviderError::NotFound { what: offering.to_string() });
         }
@@ -255,16 +263,16 @@ impl Provider for SimCloud {
             state.queue.pop();
             let event = match event {
                 QueuedEvent::Ready(instance) => {
-                    let live = state.rentals.get(&instance).is_some_and(|r| r.released_at.is_none());
+                    let live =
+                        state.rentals.get(&instance).is_some_and(|r| r.released_at.is_none());
                     live.then_some(Event::InstanceReady { instance })
                 }
                 QueuedEvent::Started(task) => {
                     state.running.contains_key(&task).then_some(Event::TaskStarted { task })
                 }
-                QueuedEvent::Exited(task, exit_code) => state
-                    .running
-                    .remove(&task)
-                    .map(|_| Event::TaskExited { task, exit_code }),
+                QueuedEvent::Exited(task, exit_code) => {
+                    state.running.remove(&task).map(|_| Event::TaskExited { task, exit_code })
+                }
                 QueuedEvent::Terminated(instance) => Some(Event::InstanceTerminated { instance }),
             };
             out.extend(event);

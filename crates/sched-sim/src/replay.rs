@@ -96,6 +96,31 @@ pub struct StrategyReport {
     pub instances_launched: usize,
     /// Final task statuses.
     pub tasks: TaskCounts,
+    /// Resource-time totals: requested, allocated, used and paid.
+    pub resources: ResourceTotals,
+}
+
+/// Cpu-seconds and MiB-seconds of one kind of resource-time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct ResourceTime {
+    /// Cpu-seconds.
+    pub cpu_s: f64,
+    /// MiB-seconds.
+    pub memory_mib_s: f64,
+}
+
+/// Resource-time of a replay, each over the tasks' recorded runtimes except
+/// `paid`, which is nominal instance capacity over billed time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct ResourceTotals {
+    /// What the pipeline asked for.
+    pub requested: ResourceTime,
+    /// What the engine gave the tasks.
+    pub allocated: ResourceTime,
+    /// What the tasks used (tasks without usage in the trace count as zero).
+    pub used: ResourceTime,
+    /// What was rented.
+    pub paid: ResourceTime,
 }
 
 /// The settings of one replay.
@@ -138,28 +163,40 @@ fn strategy_setup(
     user_candidates: Vec<Candidate>,
 ) -> Result<(Policy, Vec<Candidate>, Option<Candidate>), ReplayError> {
     let mut policy = options.policy.clone();
+    // The engine expects the boot the simulated cloud will make it wait.
+    policy.launch_overhead_s = options.cloud.boot.0.div_ceil(1000);
     match strategy {
         Strategy::Greedy => Ok((policy, user_candidates, None)),
         Strategy::PerTask => {
-            // The instance goes as soon as its task ends.
+            // The instance goes as soon as its task ends; nothing to batch.
             policy.idle_release_s = 0;
+            policy.batch_idle_ms = 0;
+            policy.batch_max_ms = 0;
             Ok((policy, user_candidates, None))
         }
         Strategy::SingleInstance => {
             // A local executor's machine: on demand, kept for the whole run.
             policy.provisioning = sched_core::ProvisioningModel::OnDemand;
             policy.idle_release_s = u64::MAX / 1000;
-            let on_demand = policy.candidates(catalog).map_err(|_| ReplayError::NoOnDemandOffering)?;
+            policy.batch_idle_ms = 0;
+            policy.batch_max_ms = 0;
+            let on_demand =
+                policy.candidates(catalog).map_err(|_| ReplayError::NoOnDemandOffering)?;
             let demands: Vec<_> = workload.tasks.iter().map(|t| t.spec.allocated).collect();
-            let choice =
-                single_instance_choice(&on_demand, &demands).ok_or(ReplayError::NoOnDemandOffering)?;
+            let choice = single_instance_choice(&on_demand, &demands)
+                .ok_or(ReplayError::NoOnDemandOffering)?;
             Ok((policy, on_demand, Some(choice)))
         }
     }
 }
 
 /// Drives the engine and the cloud until the run terminates.
-fn run(workload: &Workload, engine: &mut Engine, cloud: &SimCloud, strategy: Strategy) -> Result<(), ReplayError> {
+fn run(
+    workload: &Workload,
+    engine: &mut Engine,
+    cloud: &SimCloud,
+    strategy: Strategy,
+) -> Result<(), ReplayError> {
     let mut next_arrival = 0;
     let mut closed = false;
     loop {
@@ -202,7 +239,8 @@ fn run(workload: &Workload, engine: &mut Engine, cloud: &SimCloud, strategy: Str
 fn execute(engine: &mut Engine, cloud: &SimCloud) -> Result<(), ReplayError> {
     let now = cloud.now();
     loop {
-        let events = block_on(cloud.events()).map_err(|source| ReplayError::Provider { at: now, source })?;
+        let events =
+            block_on(cloud.events()).map_err(|source| ReplayError::Provider { at: now, source })?;
         for event in events {
             handle(engine, now, event)?;
         }
@@ -211,7 +249,8 @@ fn execute(engine: &mut Engine, cloud: &SimCloud) -> Result<(), ReplayError> {
             return Ok(());
         }
         for action in &actions {
-            block_on(cloud.execute(action)).map_err(|source| ReplayError::Provider { at: now, source })?;
+            block_on(cloud.execute(action))
+                .map_err(|source| ReplayError::Provider { at: now, source })?;
         }
     }
 }
@@ -250,6 +289,25 @@ fn summarize(
         .sum();
     let used: Vec<_> = workload.tasks.iter().filter_map(|t| t.used).collect();
     let ratio = |used: f64, paid: f64| if paid > 0.0 { used / paid } else { 0.0 };
+    let over_runtime = |pick: fn(&sched_core::TaskSpec) -> sched_core::Resources| {
+        workload.tasks.iter().fold(ResourceTime::default(), |acc, t| {
+            let seconds = t.script.runtime.as_secs_f64();
+            let r = pick(&t.spec);
+            ResourceTime {
+                cpu_s: acc.cpu_s + r.cpus() * seconds,
+                memory_mib_s: acc.memory_mib_s + r.memory_mib as f64 * seconds,
+            }
+        })
+    };
+    let resources = ResourceTotals {
+        requested: over_runtime(|s| s.requested),
+        allocated: over_runtime(|s| s.allocated),
+        used: ResourceTime {
+            cpu_s: used.iter().map(|u| u.cpu_seconds).sum(),
+            memory_mib_s: used.iter().map(|u| u.memory_mib_seconds).sum(),
+        },
+        paid: ResourceTime { cpu_s: paid_cpu_s, memory_mib_s: paid_mib_s },
+    };
 
     let records = engine.tasks();
     let mut counts = TaskCounts { total: records.len(), ..TaskCounts::default() };
@@ -284,6 +342,7 @@ fn summarize(
         mean_queue_s,
         instances_launched: rentals.len(),
         tasks: counts,
+        resources,
     };
     debug!(strategy = %strategy, cost_usd = report.cost_usd, instances = report.instances_launched, "replayed");
     report

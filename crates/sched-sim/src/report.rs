@@ -92,7 +92,17 @@ impl Report {
         let _ = writeln!(
             out,
             "{:<16} {:>10} {:>8} {:>6} {:>6} {:>10} {:>9} {:>9} {:>5} {:>5} {:>5}",
-            "strategy", "cost $", "x bound", "cpu%", "mem%", "makespan", "queue s", "instances", "ok", "fail", "unsch"
+            "strategy",
+            "cost $",
+            "x bound",
+            "cpu%",
+            "mem%",
+            "makespan",
+            "queue s",
+            "instances",
+            "ok",
+            "fail",
+            "unsch"
         );
         for s in &self.strategies {
             let times_bound =
@@ -114,7 +124,11 @@ impl Report {
             );
         }
         if let Some(first) = self.strategies.first() {
-            let _ = writeln!(out, "lower bound ${:.4} (each task at the cheapest price of its dominant resource)", first.lower_bound_usd);
+            let _ = writeln!(
+                out,
+                "lower bound ${:.4} (each task at the cheapest price of its dominant resource)",
+                first.lower_bound_usd
+            );
         }
         out
     }

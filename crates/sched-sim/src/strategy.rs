@@ -52,7 +52,10 @@ impl fmt::Display for Strategy {
 
 /// The cheapest on-demand candidate that holds every demand in `demands`
 /// that any candidate can hold; `None` when no on-demand candidate exists.
-pub fn single_instance_choice(candidates: &[Candidate], demands: &[Resources]) -> Option<Candidate> {
+pub fn single_instance_choice(
+    candidates: &[Candidate],
+    demands: &[Resources],
+) -> Option<Candidate> {
     let on_demand: Vec<&Candidate> =
         candidates.iter().filter(|c| c.capacity_type == CapacityType::OnDemand).collect();
     let holdable: Vec<&Resources> =

@@ -8,7 +8,7 @@ use sched_core::time::Millis;
 use serde::Serialize;
 
 use crate::cloud::TaskScript;
-use crate::trace::{request_of, RequestSource, TaskOutcome, Trace};
+use crate::trace::{requests_for, RequestSource, TaskOutcome, Trace};
 
 /// What a task really used, from the trace.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -46,12 +46,13 @@ impl Workload {
     /// the start, in file order; tasks without a realtime run for zero time.
     pub fn from_trace(trace: &Trace) -> Self {
         let origin = trace.tasks.iter().filter_map(|t| t.submit_ms).min().unwrap_or(0);
+        let requests = requests_for(&trace.tasks);
         let mut tasks: Vec<WorkloadTask> = trace
             .tasks
             .iter()
+            .zip(requests)
             .enumerate()
-            .map(|(index, task)| {
-                let (request, request_source) = request_of(task);
+            .map(|(index, (task, (request, request_source)))| {
                 let demand = Resources::new(request.millicpus, request.memory_mib, 0);
                 let runtime_ms = task.realtime_ms.unwrap_or(0);
                 let runtime_s = runtime_ms as f64 / 1000.0;
@@ -88,7 +89,8 @@ impl Workload {
 
     /// How the requests were obtained: recorded, derived, or a mix.
     pub fn requests(&self) -> &'static str {
-        let derived = self.tasks.iter().filter(|t| t.request_source == RequestSource::Derived).count();
+        let derived =
+            self.tasks.iter().filter(|t| t.request_source == RequestSource::Derived).count();
         match derived {
             0 => "recorded",
             n if n == self.tasks.len() => "derived",

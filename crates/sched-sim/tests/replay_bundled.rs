@@ -35,7 +35,12 @@ fn check_accounting(name: &str, expected_tasks: usize) -> Vec<StrategyReport> {
             "{name} {}: every task ends in exactly one terminal status",
             r.name
         );
-        assert!(r.cost_usd > 0.0 && r.cost_usd.is_finite(), "{name} {}: cost {}", r.name, r.cost_usd);
+        assert!(
+            r.cost_usd > 0.0 && r.cost_usd.is_finite(),
+            "{name} {}: cost {}",
+            r.name,
+            r.cost_usd
+        );
         assert!(
             r.cost_usd >= r.lower_bound_usd * (1.0 - 1e-9),
             "{name} {}: cost {} below the lower bound {}",
@@ -62,7 +67,8 @@ fn greedy_beats_per_task_where_requests_are_recorded() {
         ("nfcore-sarek_slurm_trace_custom-fields.txt", 9),
     ] {
         let reports = check_accounting(name, tasks);
-        let (greedy, per_task) = (cost(&reports, Strategy::Greedy), cost(&reports, Strategy::PerTask));
+        let (greedy, per_task) =
+            (cost(&reports, Strategy::Greedy), cost(&reports, Strategy::PerTask));
         assert!(greedy < per_task, "{name}: greedy ${greedy:.4} vs per-task ${per_task:.4}");
     }
 }

@@ -3,7 +3,8 @@
 //! Catalog: `a.large` (2 cpus, 8 GiB, $0.10/h) and `b.xlarge` (4 cpus,
 //! 16 GiB, $0.18/h), on demand only, no overhead. Trace: at t=0, tasks 1 and 2
 //! (2 cpus, 4 GiB, 600 s) and task 3 (1 cpu, 2 GiB, 300 s). Boot 60 s, idle
-//! release 60 s, billing per second with a 60 s minimum.
+//! release 60 s, billing per second with a 60 s minimum; the greedy engine
+//! holds launches for its 1 s batch window.
 
 use sched_core::catalog::{Catalog, OverheadModel};
 use sched_core::policy::Policy;
@@ -45,15 +46,20 @@ fn assert_close(actual: f64, expected: f64, what: &str) {
 fn greedy_packs_the_pair_and_gives_the_small_task_a_small_instance() {
     let (workload, catalog, options) = setup();
     let report = replay(&workload, &catalog, Strategy::Greedy, &options).unwrap();
-    // b.xlarge holds tasks 1 and 2: 0..660 s (released when the run ends).
-    // a.large holds task 3: ends at 360 s, released idle at 420 s.
+    // Launches wait for the 1 s batch window. b.xlarge holds tasks 1 and 2:
+    // 1..661 s (released when the run ends). a.large holds task 3: it ends at
+    // 361 s and the instance is released idle at 421 s.
     assert_close(report.cost_usd, 660.0 * 0.18 / 3600.0 + 420.0 * 0.10 / 3600.0, "greedy cost");
     assert_eq!(report.instances_launched, 2);
-    assert_close(report.makespan_s, 660.0, "makespan");
-    assert_close(report.mean_queue_s, 60.0, "queue");
+    assert_close(report.makespan_s, 661.0, "makespan");
+    assert_close(report.mean_queue_s, 61.0, "queue");
     assert_eq!(report.tasks.succeeded, 3);
     // Lower bound: cpu is dominant everywhere, cheapest at $0.045 per cpu-hour.
-    assert_close(report.lower_bound_usd, 2.0 * 0.09 * 600.0 / 3600.0 + 0.045 * 300.0 / 3600.0, "bound");
+    assert_close(
+        report.lower_bound_usd,
+        2.0 * 0.09 * 600.0 / 3600.0 + 0.045 * 300.0 / 3600.0,
+        "bound",
+    );
     // Used cpu: 2x600 + 1x600 + 1x300 = 2100 cpu-s; paid 4x660 + 2x420 = 3480 cpu-s.
     assert_close(report.cpu_utilization, 2100.0 / 3480.0, "cpu utilization");
 }

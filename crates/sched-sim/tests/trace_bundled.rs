@@ -14,9 +14,7 @@ const MIB: u64 = 1 << 20;
 const GIB: u64 = 1 << 30;
 
 fn bundled(file: &str) -> Trace {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../data/traces")
-        .join(file);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/traces").join(file);
     read_trace(&path).unwrap_or_else(|err| panic!("{file}: {err}"))
 }
 
@@ -29,33 +27,17 @@ fn at_line(trace: &Trace, line: u64) -> &TraceTask {
 }
 
 fn count(trace: &Trace, status: TaskOutcome) -> usize {
-    trace
-        .tasks
-        .iter()
-        .filter(|task| task.status == status)
-        .count()
+    trace.tasks.iter().filter(|task| task.status == status).count()
 }
 
 /// Every task id is unique and every line is a data line in file order.
 fn assert_well_formed(trace: &Trace) {
     let ids: Vec<u64> = trace.tasks.iter().filter_map(|task| task.task_id).collect();
     let unique: HashSet<u64> = ids.iter().copied().collect();
-    assert_eq!(
-        ids.len(),
-        unique.len(),
-        "{}: duplicate task ids",
-        trace.path
-    );
-    assert!(
-        trace.tasks.windows(2).all(|w| w[0].line < w[1].line),
-        "{}: order",
-        trace.path
-    );
+    assert_eq!(ids.len(), unique.len(), "{}: duplicate task ids", trace.path);
+    assert!(trace.tasks.windows(2).all(|w| w[0].line < w[1].line), "{}: order", trace.path);
     assert!(trace.tasks.iter().all(|task| task.line >= 2));
-    assert!(trace
-        .tasks
-        .iter()
-        .all(|task| !task.process.is_empty() && !task.name.is_empty()));
+    assert!(trace.tasks.iter().all(|task| !task.process.is_empty() && !task.name.is_empty()));
 }
 
 #[test]
@@ -89,10 +71,7 @@ fn chipseq_local_human_tsv() {
 
     // 67 ... PICARD_MARKDUPLICATES (SPT5_INPUT_R1) ... 9.8s 9.1s 159.8% 2.3 GB
     let markdup = at_line(&trace, 68);
-    assert_eq!(
-        markdup.process,
-        "CHIPSEQ:MARK_DUPLICATES_PICARD:PICARD_MARKDUPLICATES"
-    );
+    assert_eq!(markdup.process, "CHIPSEQ:MARK_DUPLICATES_PICARD:PICARD_MARKDUPLICATES");
     assert_eq!(markdup.realtime_ms, Some(9_100));
     assert_eq!(markdup.peak_rss_bytes, Some(2_469_606_195)); // 2.3 * 2^30 = 2469606195.2
 
@@ -149,11 +128,7 @@ fn openproblems_awsbatch_human_tsv() {
 
     // Alone the OOM-killed task knows nothing; with its process's other tasks it takes their
     // largest use: peak 7.2 GB (7730941133 B) x 1.2 -> 8960 MiB, %cpu at most 99.0 -> 1 cpu.
-    let index = trace
-        .tasks
-        .iter()
-        .position(|task| task.line == 166)
-        .unwrap();
+    let index = trace.tasks.iter().position(|task| task.line == 166).unwrap();
     assert_eq!(request_of(oom).1, RequestSource::Defaulted);
     let (request, source) = requests_for(&trace.tasks)[index];
     assert_eq!(source, RequestSource::Peers);
@@ -168,21 +143,12 @@ fn sarek_slurm_custom_fields_with_requests() {
     assert_eq!(trace.layout.units, Units::Human);
     assert!(!trace.layout.has_column("task_id"));
     assert!(!trace.layout.has_column("submit"));
-    assert!(trace
-        .tasks
-        .iter()
-        .all(|task| task.task_id.is_none() && task.submit_ms.is_none()));
+    assert!(trace.tasks.iter().all(|task| task.task_id.is_none() && task.submit_ms.is_none()));
 
     // FASTP (HCC1395N-1) COMPLETED 0 13m 44s 2m 57s 12 1098.4% 4 GB 0.4% 1.5 GB 1.5 GB ...
     let fastp = at_line(&trace, 6);
-    assert_eq!(
-        fastp.name,
-        "NFCORE_SAREK:SAREK:FASTQ_PREPROCESS_GATK:FASTP (HCC1395N-1)"
-    );
-    assert_eq!(
-        fastp.process,
-        "NFCORE_SAREK:SAREK:FASTQ_PREPROCESS_GATK:FASTP"
-    );
+    assert_eq!(fastp.name, "NFCORE_SAREK:SAREK:FASTQ_PREPROCESS_GATK:FASTP (HCC1395N-1)");
+    assert_eq!(fastp.process, "NFCORE_SAREK:SAREK:FASTQ_PREPROCESS_GATK:FASTP");
     assert_eq!(fastp.duration_ms, Some(824_000));
     assert_eq!(fastp.realtime_ms, Some(177_000));
     assert_eq!(fastp.requested_cpus, Some(12));
@@ -258,20 +224,14 @@ fn rnaseq_k8s_raw_comma_with_quoted_fields() {
     assert_eq!(trace.layout.units, Units::Raw);
     assert_eq!(trace.layout.columns.len(), 77);
     assert!(trace.tasks.iter().all(|task| task.requested_cpus.is_some()));
-    assert!(trace
-        .tasks
-        .iter()
-        .all(|task| task.requested_memory_bytes.is_some()));
+    assert!(trace.tasks.iter().all(|task| task.requested_memory_bytes.is_some()));
 
     // 2,cpu18,...,NFCORE_RNASEQ:RNASEQ:PREPARE_GENOME:CUSTOM_GETCHROMSIZES,genome.fa,...,
     // COMPLETED,0,-,quay.io/biocontainers/samtools:1.15.1--h1170115_0,2,14400000,-,12884901888,1,
     // 1680894456103,1680894456000,1680894467000,10897,11000,-,100.2,0.0,4927488,12394496,4927488
     let first = at_line(&trace, 2);
     assert_eq!(first.task_id, Some(2));
-    assert_eq!(
-        first.process,
-        "NFCORE_RNASEQ:RNASEQ:PREPARE_GENOME:CUSTOM_GETCHROMSIZES"
-    );
+    assert_eq!(first.process, "NFCORE_RNASEQ:RNASEQ:PREPARE_GENOME:CUSTOM_GETCHROMSIZES");
     assert_eq!(first.tag.as_deref(), Some("genome.fa"));
     assert_eq!(
         first.container.as_deref(),
@@ -356,20 +316,11 @@ fn ampliseq_k8s_raw_semicolon_repairs_task_74() {
     let tag = "taxa:mitochondria,chloroplast;min-freq:10;min-samples:2";
     assert_eq!(repaired.task_id, Some(74));
     assert_eq!(repaired.hash.as_deref(), Some("8e/824941"));
-    assert_eq!(
-        repaired.process,
-        "NFCORE_AMPLISEQ:AMPLISEQ:QIIME2_FILTERTAXA"
-    );
+    assert_eq!(repaired.process, "NFCORE_AMPLISEQ:AMPLISEQ:QIIME2_FILTERTAXA");
     assert_eq!(repaired.tag.as_deref(), Some(tag));
-    assert_eq!(
-        repaired.name,
-        format!("NFCORE_AMPLISEQ:AMPLISEQ:QIIME2_FILTERTAXA ({tag})")
-    );
+    assert_eq!(repaired.name, format!("NFCORE_AMPLISEQ:AMPLISEQ:QIIME2_FILTERTAXA ({tag})"));
     assert_eq!(repaired.status, TaskOutcome::Completed);
-    assert_eq!(
-        repaired.container.as_deref(),
-        Some("quay.io/qiime2/core:2021.8")
-    );
+    assert_eq!(repaired.container.as_deref(), Some("quay.io/qiime2/core:2021.8"));
     assert_eq!(repaired.requested_cpus, Some(2));
     assert_eq!(repaired.requested_time_ms, Some(21_600_000));
     assert_eq!(repaired.requested_memory_bytes, Some(12 * GIB));
@@ -383,10 +334,7 @@ fn ampliseq_k8s_raw_semicolon_repairs_task_74() {
     // 21600000;-;12884901888;1;1669569904223;...;6777;34;-;44.4;0.0;3002368;4071424;3002368
     let first = at_line(&trace, 2);
     assert_eq!(first.task_id, Some(8));
-    assert_eq!(
-        first.name,
-        "NFCORE_AMPLISEQ:AMPLISEQ:RENAME_RAW_DATA_FILES (sampleID_2)"
-    );
+    assert_eq!(first.name, "NFCORE_AMPLISEQ:AMPLISEQ:RENAME_RAW_DATA_FILES (sampleID_2)");
     assert_eq!(first.submit_ms, Some(1_669_569_904_223));
     assert_eq!(first.duration_ms, Some(6_777));
     assert_eq!(first.realtime_ms, Some(34));

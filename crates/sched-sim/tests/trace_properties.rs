@@ -19,12 +19,8 @@ fn nextflow_duration(ms: u64) -> String {
         };
     }
     let secs = (ms + 500) / 1_000;
-    let parts = [
-        (secs / 86_400, "d"),
-        (secs / 3_600 % 24, "h"),
-        (secs / 60 % 60, "m"),
-        (secs % 60, "s"),
-    ];
+    let parts =
+        [(secs / 86_400, "d"), (secs / 3_600 % 24, "h"), (secs / 60 % 60, "m"), (secs % 60, "s")];
     parts
         .iter()
         .filter(|(n, _)| *n > 0)
@@ -138,7 +134,10 @@ proptest! {
     fn sizes_read_back_as_nextflow_printed_them(bytes in any::<u64>()) {
         let (text, tolerance) = nextflow_size(bytes);
         match parse_size_bytes(&text) {
-            Ok(read) => prop_assert!(read.abs_diff(bytes) <= tolerance, "{bytes} B printed `{text}` read {read}"),
+            Ok(read) => prop_assert!(
+                read.abs_diff(bytes) <= tolerance,
+                "{bytes} B printed `{text}` read {read}"
+            ),
             // Rounding up near 2^64 can print a value that no longer fits: only there.
             Err(_) => prop_assert!(bytes > u64::MAX - (1u64 << 60), "{bytes} B printed `{text}`"),
         }

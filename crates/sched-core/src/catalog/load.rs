@@ -228,11 +228,8 @@ fn at_line(line: &Option<u64>) -> String {
 /// A value as an error message shows it: escaped, and cut after
 /// [`SHOWN_VALUE_CHARS`] characters.
 fn shown(value: &str) -> String {
-    let mut out: String = value
-        .chars()
-        .take(SHOWN_VALUE_CHARS)
-        .flat_map(char::escape_debug)
-        .collect();
+    let mut out: String =
+        value.chars().take(SHOWN_VALUE_CHARS).flat_map(char::escape_debug).collect();
     if value.chars().nth(SHOWN_VALUE_CHARS).is_some() {
         out.push_str("...");
     }
@@ -241,11 +238,8 @@ fn shown(value: &str) -> String {
 
 /// The required column names, comma-separated.
 fn required_columns() -> String {
-    let names: Vec<&str> = Column::ALL
-        .iter()
-        .filter(|c| c.is_required())
-        .map(|c| c.header())
-        .collect();
+    let names: Vec<&str> =
+        Column::ALL.iter().filter(|c| c.is_required()).map(|c| c.header()).collect();
     names.join(", ")
 }
 
@@ -320,9 +314,7 @@ impl ColumnMap {
     fn from_header(header: &csv::StringRecord, source_name: &str) -> Result<Self, CatalogError> {
         let mut positions = [None; Column::ALL.len()];
         for (index, name) in header.iter().enumerate() {
-            let Some(column) = Column::ALL
-                .iter()
-                .find(|c| c.header().eq_ignore_ascii_case(name))
+            let Some(column) = Column::ALL.iter().find(|c| c.header().eq_ignore_ascii_case(name))
             else {
                 continue;
             };
@@ -335,9 +327,8 @@ impl ColumnMap {
             }
             *slot = Some(index);
         }
-        if let Some(missing) = Column::ALL
-            .iter()
-            .find(|c| c.is_required() && positions[**c as usize].is_none())
+        if let Some(missing) =
+            Column::ALL.iter().find(|c| c.is_required() && positions[**c as usize].is_none())
         {
             return Err(CatalogError::MissingColumn {
                 source_name: source_name.to_owned(),
@@ -359,9 +350,7 @@ struct Row<'a> {
 impl Row<'_> {
     /// The cell's text, or `""` when the column is absent.
     fn text(&self, column: Column) -> &str {
-        self.columns.0[column as usize]
-            .and_then(|i| self.record.get(i))
-            .unwrap_or("")
+        self.columns.0[column as usize].and_then(|i| self.record.get(i)).unwrap_or("")
     }
 
     /// A [`CatalogError::InvalidField`] for this row's cell.
@@ -395,9 +384,7 @@ impl Row<'_> {
     ) -> Result<Option<T>, CatalogError> {
         match self.text(column) {
             "" => Ok(None),
-            text => parse(text)
-                .map(Some)
-                .map_err(|problem| self.invalid(column, problem)),
+            text => parse(text).map(Some).map_err(|problem| self.invalid(column, problem)),
         }
     }
 }
@@ -422,9 +409,7 @@ fn parse_row(row: &Row<'_>) -> Result<ParsedRow, CatalogError> {
     let arch = row.required(Column::Arch, parse_arch)?;
     let gpus = row.optional(Column::Gpus, parse_count)?.unwrap_or(0);
     let gpu_model = row.optional(Column::GpuModel, |t| Ok(t.to_owned()))?;
-    let accelerators = row
-        .optional(Column::Accelerators, parse_count)?
-        .unwrap_or(0);
+    let accelerators = row.optional(Column::Accelerators, parse_count)?.unwrap_or(0);
     let on_demand = row.required(Column::OnDemandPrice, parse_price)?;
     let spot_price = row.optional(Column::SpotPrice, parse_price)?;
     let bucket = row.optional(Column::InterruptionBucket, parse_bucket)?;
@@ -434,28 +419,14 @@ fn parse_row(row: &Row<'_>) -> Result<ParsedRow, CatalogError> {
         (Some(price), bucket) => Some((price, bucket)),
         (None, None) => None,
         (None, Some(_)) => {
-            return Err(row.invalid(
-                Column::InterruptionBucket,
-                FieldProblem::BucketWithoutSpotPrice,
-            ))
+            return Err(
+                row.invalid(Column::InterruptionBucket, FieldProblem::BucketWithoutSpotPrice)
+            )
         }
     };
-    let instance_type = InstanceType {
-        name,
-        family,
-        arch,
-        vcpus,
-        memory_mib,
-        gpus,
-        gpu_model,
-        accelerators,
-    };
-    Ok(ParsedRow {
-        instance_type,
-        region,
-        on_demand,
-        spot,
-    })
+    let instance_type =
+        InstanceType { name, family, arch, vcpus, memory_mib, gpus, gpu_model, accelerators };
+    Ok(ParsedRow { instance_type, region, on_demand, spot })
 }
 
 /// A number as written in the file: any decimal or exponent form `f64`
@@ -556,9 +527,7 @@ fn parse_name(text: &str) -> Result<String, FieldProblem> {
 fn csv_error(source_name: &str, error: csv::Error) -> CatalogError {
     let line = error.position().map(csv::Position::line);
     let detail = match error.kind() {
-        csv::ErrorKind::UnequalLengths {
-            expected_len, len, ..
-        } => {
+        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
             format!("the row has {len} fields but the header has {expected_len}")
         }
         csv::ErrorKind::Utf8 { err, .. } => {
@@ -567,15 +536,10 @@ fn csv_error(source_name: &str, error: csv::Error) -> CatalogError {
         _ => error.to_string(),
     };
     match error.into_kind() {
-        csv::ErrorKind::Io(source) => CatalogError::Io {
-            source_name: source_name.to_owned(),
-            source,
-        },
-        _ => CatalogError::Csv {
-            source_name: source_name.to_owned(),
-            line,
-            detail,
-        },
+        csv::ErrorKind::Io(source) => {
+            CatalogError::Io { source_name: source_name.to_owned(), source }
+        }
+        _ => CatalogError::Csv { source_name: source_name.to_owned(), line, detail },
     }
 }
 
@@ -589,10 +553,8 @@ impl Catalog {
     pub fn from_csv_path(path: impl AsRef<Path>) -> Result<Catalog, CatalogError> {
         let path = path.as_ref();
         let source_name = path.display().to_string();
-        let file = File::open(path).map_err(|source| CatalogError::Io {
-            source_name: source_name.clone(),
-            source,
-        })?;
+        let file = File::open(path)
+            .map_err(|source| CatalogError::Io { source_name: source_name.clone(), source })?;
         Catalog::from_csv_reader(file, &source_name)
     }
 
@@ -621,20 +583,13 @@ impl Catalog {
     /// required column, an invalid cell (see [`FieldProblem`]), a repeated
     /// instance type, or rows naming different regions.
     pub fn from_csv_reader<R: Read>(reader: R, source_name: &str) -> Result<Catalog, CatalogError> {
-        let mut csv = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .trim(csv::Trim::All)
-            .from_reader(reader);
+        let mut csv =
+            csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_reader(reader);
 
         // Header: present, with every required column exactly once.
-        let header = csv
-            .headers()
-            .map_err(|e| csv_error(source_name, e))?
-            .clone();
+        let header = csv.headers().map_err(|e| csv_error(source_name, e))?.clone();
         if header.is_empty() {
-            return Err(CatalogError::EmptyFile {
-                source_name: source_name.to_owned(),
-            });
+            return Err(CatalogError::EmptyFile { source_name: source_name.to_owned() });
         }
         let columns = ColumnMap::from_header(&header, source_name)?;
 
@@ -645,17 +600,9 @@ impl Catalog {
         let mut region: Option<(String, u64)> = None;
         let mut spot_above_on_demand = 0_usize;
         let mut record = csv::StringRecord::new();
-        while csv
-            .read_record(&mut record)
-            .map_err(|e| csv_error(source_name, e))?
-        {
+        while csv.read_record(&mut record).map_err(|e| csv_error(source_name, e))? {
             let line = record.position().map_or(0, csv::Position::line);
-            let row = Row {
-                record: &record,
-                columns: &columns,
-                source_name,
-                line,
-            };
+            let row = Row { record: &record, columns: &columns, source_name, line };
             let parsed = parse_row(&row)?;
 
             match &region {
@@ -712,9 +659,7 @@ impl Catalog {
 
         // Assemble; `Catalog::new` numbers the offerings.
         let Some((region, _)) = region else {
-            return Err(CatalogError::NoRows {
-                source_name: source_name.to_owned(),
-            });
+            return Err(CatalogError::NoRows { source_name: source_name.to_owned() });
         };
         let catalog = Catalog::new(region, types, offerings)?;
         tracing::debug!(
@@ -795,10 +740,7 @@ mod tests {
     fn shown_values_are_escaped_and_cut() {
         assert_eq!(shown("a\tb"), "a\\tb");
         let long = "é".repeat(100);
-        assert_eq!(
-            shown(&long),
-            format!("{}...", "é".repeat(SHOWN_VALUE_CHARS))
-        );
+        assert_eq!(shown(&long), format!("{}...", "é".repeat(SHOWN_VALUE_CHARS)));
     }
 
     #[test]

@@ -177,14 +177,8 @@ impl Catalog {
     ) -> Result<Self, CatalogError> {
         let mut by_name = HashMap::with_capacity(types.len());
         for (index, ty) in types.iter().enumerate() {
-            if by_name
-                .insert(ty.name.clone(), InstanceTypeId(index as u32))
-                .is_some()
-            {
-                return Err(CatalogError::DuplicateType {
-                    name: ty.name.clone(),
-                    line: None,
-                });
+            if by_name.insert(ty.name.clone(), InstanceTypeId(index as u32)).is_some() {
+                return Err(CatalogError::DuplicateType { name: ty.name.clone(), line: None });
             }
         }
         let mut offerings = offerings;
@@ -194,12 +188,7 @@ impl Catalog {
             }
             offering.id = OfferingId(index as u32);
         }
-        Ok(Catalog {
-            region: region.into(),
-            types,
-            offerings,
-            by_name,
-        })
+        Ok(Catalog { region: region.into(), types, offerings, by_name })
     }
 
     /// All instance types, in catalog order.

@@ -36,11 +36,8 @@ pub struct OverheadModel {
 
 impl OverheadModel {
     /// No overhead: usable equals nominal. Useful in tests.
-    pub const NONE: OverheadModel = OverheadModel {
-        reserved_memory_mib: 0,
-        reserved_memory_ppm: 0,
-        reserved_millicpus: 0,
-    };
+    pub const NONE: OverheadModel =
+        OverheadModel { reserved_memory_mib: 0, reserved_memory_ppm: 0, reserved_millicpus: 0 };
 
     /// Builds a model from its three figures.
     pub const fn new(
@@ -48,11 +45,7 @@ impl OverheadModel {
         reserved_memory_ppm: u64,
         reserved_millicpus: u64,
     ) -> Self {
-        OverheadModel {
-            reserved_memory_mib,
-            reserved_memory_ppm,
-            reserved_millicpus,
-        }
+        OverheadModel { reserved_memory_mib, reserved_memory_ppm, reserved_millicpus }
     }
 
     /// Applies the model to a nominal capacity.
@@ -62,9 +55,7 @@ impl OverheadModel {
     pub fn usable(&self, nominal: &Resources) -> Resources {
         Resources {
             millicpus: nominal.millicpus.saturating_sub(self.reserved_millicpus),
-            memory_mib: nominal
-                .memory_mib
-                .saturating_sub(self.reserved_memory_total_mib(nominal)),
+            memory_mib: nominal.memory_mib.saturating_sub(self.reserved_memory_total_mib(nominal)),
             gpus: nominal.gpus,
         }
     }

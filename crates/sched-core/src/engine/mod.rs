@@ -9,6 +9,7 @@
 //!
 //! The same engine runs in the simulator and against a real cloud.
 
+mod history;
 mod io;
 mod state;
 
@@ -17,6 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use thiserror::Error;
 use tracing::{debug, info};
 
+pub use history::RuntimeHistory;
 pub use io::{Action, Event, TaskSpec};
 pub use state::{InstanceRecord, InstanceStatus, TaskRecord};
 
@@ -75,6 +77,11 @@ pub struct Engine {
     /// Tasks placed on a ready instance but not yet started.
     to_start: BTreeSet<TaskId>,
     next_instance: u64,
+    history: RuntimeHistory,
+    /// When the launches now held for batching were first held.
+    batch_started: Option<Millis>,
+    /// When the last task was submitted.
+    last_submit: Millis,
 }
 
 impl std::fmt::Debug for Engine {
@@ -110,6 +117,9 @@ impl Engine {
             pending: BTreeSet::new(),
             to_start: BTreeSet::new(),
             next_instance: 0,
+            history: RuntimeHistory::default(),
+            batch_started: None,
+            last_submit: Millis(0),
         }
     }
 
@@ -169,14 +179,14 @@ impl Engine {
             }
             Event::TaskExited { task, exit_code } => {
                 let record = self.task_mut(task)?;
-                let next = if exit_code == 0 {
-                    TaskStatus::Succeeded
-                } else {
-                    TaskStatus::Failed
-                };
+                let next = if exit_code == 0 { TaskStatus::Succeeded } else { TaskStatus::Failed };
                 set_status(record, now, next)?;
                 record.exit_code = Some(exit_code);
                 record.ended_at = Some(now);
+                if let Some(started) = record.started_at {
+                    let group = record.group;
+                    self.history.record(group, now.since(started));
+                }
                 self.release_task(now, task);
                 Ok(())
             }
@@ -217,15 +227,18 @@ impl Engine {
     }
 
     /// The next time [`Engine::decide`] has something to do without a new
-    /// event: the earliest idle-release deadline.
+    /// event: the end of the batch window, or the earliest idle release.
     pub fn next_wakeup(&self) -> Option<Millis> {
         let delay = Millis::from_secs(self.policy.idle_release_s);
-        self.instances
+        let idle = self
+            .instances
             .values()
             .filter(|i| i.status == InstanceStatus::Ready)
             .filter_map(|i| i.idle_since)
             .map(|since| since + delay)
-            .min()
+            .min();
+        let batch = self.batch_started.map(|started| self.batch_deadline(started));
+        idle.into_iter().chain(batch).min()
     }
 
     /// True when every submitted task is in a terminal status.
@@ -241,21 +254,17 @@ impl Engine {
             return Err(EngineError::DuplicateTask(spec.id));
         }
         if spec.allocated.millicpus == 0 {
-            return Err(EngineError::EmptyDemand {
-                task: spec.id,
-                what: "no cpu",
-            });
+            return Err(EngineError::EmptyDemand { task: spec.id, what: "no cpu" });
         }
         if spec.allocated.memory_mib == 0 {
-            return Err(EngineError::EmptyDemand {
-                task: spec.id,
-                what: "no memory",
-            });
+            return Err(EngineError::EmptyDemand { task: spec.id, what: "no memory" });
         }
         let id = spec.id;
+        let group = self.history.group_of(&spec.process);
         self.tasks.insert(
             id,
             TaskRecord {
+                group,
                 spec,
                 status: TaskStatus::Submitted,
                 history: vec![(now, TaskStatus::Submitted)],
@@ -270,6 +279,7 @@ impl Engine {
             },
         );
         self.pending.insert((now, id));
+        self.last_submit = self.last_submit.max(now);
         Ok(())
     }
 
@@ -282,10 +292,13 @@ impl Engine {
             .iter()
             .map(|(_, id)| {
                 let spec = &self.tasks[id].spec;
+                let group = self.tasks[id].group;
                 PendingTask {
                     id: *id,
                     demand: spec.allocated,
                     arch: spec.arch,
+                    group,
+                    expected_runtime: self.history.expected(group),
                 }
             })
             .collect();
@@ -298,17 +311,23 @@ impl Engine {
                 offering: i.offering,
                 arch: i.arch,
                 free: i.free,
+                busy_for: self.busy_for(now, i),
             })
             .collect();
         let problem = PlacementProblem {
             tasks,
             instances,
             candidates: &self.candidates,
+            launch_overhead: Millis::from_secs(self.policy.launch_overhead_s),
         };
         let plan = self.solver.solve(&problem);
 
+        // Hold new launches while the batch window is open, so tasks that
+        // arrive moments apart are packed together; placements on existing
+        // instances and unschedulable verdicts need no wait.
+        let hold = !plan.launches.is_empty() && self.batch_open(now);
         let mut launched = Vec::with_capacity(plan.launches.len());
-        for launch in &plan.launches {
+        for launch in plan.launches.iter().filter(|_| !hold) {
             let id = InstanceId(self.next_instance);
             self.next_instance += 1;
             let arch = self
@@ -332,19 +351,20 @@ impl Engine {
                 },
             );
             info!(%id, offering = %launch.offering, price = launch.price.0, "launch");
-            actions.push(Action::Launch {
-                instance: id,
-                offering: launch.offering,
-            });
+            actions.push(Action::Launch { instance: id, offering: launch.offering });
             launched.push(id);
         }
 
         for assignment in &plan.assignments {
             let instance = match assignment.placement {
                 Placement::Existing(id) => id,
+                Placement::New(_) if hold => continue,
                 Placement::New(index) => launched[index],
             };
             self.place(assignment.task, instance);
+        }
+        if !hold {
+            self.batch_started = None;
         }
         for item in plan.unschedulable {
             let Some(record) = self.tasks.get_mut(&item.task) else {
@@ -381,6 +401,20 @@ impl Engine {
         }
     }
 
+    /// True while launches should wait for more tasks: from the first held
+    /// launch, until no task has arrived for `batch_idle_ms` or the batch is
+    /// `batch_max_ms` old, whichever comes first.
+    fn batch_open(&mut self, now: Millis) -> bool {
+        let started = *self.batch_started.get_or_insert(now);
+        now < self.batch_deadline(started)
+    }
+
+    fn batch_deadline(&self, started: Millis) -> Millis {
+        let idle_end = self.last_submit + Millis(self.policy.batch_idle_ms);
+        let max_end = started + Millis(self.policy.batch_max_ms);
+        idle_end.min(max_end)
+    }
+
     fn start_ready(&mut self, actions: &mut Vec<Action>) {
         for task in std::mem::take(&mut self.to_start) {
             let Some(record) = self.tasks.get_mut(&task) else {
@@ -394,11 +428,7 @@ impl Engine {
             }
             record.dispatched = true;
             record.attempts += 1;
-            actions.push(Action::StartTask {
-                task,
-                instance,
-                allocated: record.spec.allocated,
-            });
+            actions.push(Action::StartTask { task, instance, allocated: record.spec.allocated });
         }
     }
 
@@ -428,10 +458,7 @@ impl Engine {
                 actions.push(Action::Terminate { instance: host.id });
             }
         }
-        let all_gone = self
-            .instances
-            .values()
-            .all(|i| i.status == InstanceStatus::Terminated);
+        let all_gone = self.instances.values().all(|i| i.status == InstanceStatus::Terminated);
         if self.run_status == RunStatus::Terminating && all_gone {
             self.run_status = RunStatus::Terminated;
         }
@@ -458,27 +485,44 @@ impl Engine {
         }
     }
 
+    /// Expected time until every task on `host` has ended, from per-process
+    /// history; `None` when some task's process has no history yet.
+    fn busy_for(&self, now: Millis, host: &InstanceRecord) -> Option<Millis> {
+        let boot_left =
+            (host.launched_at + Millis::from_secs(self.policy.launch_overhead_s)).since(now);
+        let mut longest = Millis(0);
+        for id in &host.tasks {
+            let record = &self.tasks[id];
+            let expected = self.history.expected(record.group)?;
+            let left = match record.started_at {
+                Some(started) => expected.since(now.since(started)),
+                None if host.status == InstanceStatus::Booting => expected + boot_left,
+                None => expected,
+            };
+            longest = longest.max(left);
+        }
+        Some(longest)
+    }
+
+    /// What the engine has learned about process runtimes.
+    pub fn history(&self) -> &RuntimeHistory {
+        &self.history
+    }
+
     fn task_mut(&mut self, task: TaskId) -> Result<&mut TaskRecord, EngineError> {
-        self.tasks
-            .get_mut(&task)
-            .ok_or(EngineError::UnknownTask(task))
+        self.tasks.get_mut(&task).ok_or(EngineError::UnknownTask(task))
     }
 
     fn instance_mut(&mut self, instance: InstanceId) -> Result<&mut InstanceRecord, EngineError> {
-        self.instances
-            .get_mut(&instance)
-            .ok_or(EngineError::UnknownInstance(instance))
+        self.instances.get_mut(&instance).ok_or(EngineError::UnknownInstance(instance))
     }
 }
 
 fn set_status(record: &mut TaskRecord, now: Millis, next: TaskStatus) -> Result<(), EngineError> {
-    record.status = record
-        .status
-        .transition(next)
-        .map_err(|source| EngineError::Transition {
-            subject: record.spec.id.to_string(),
-            source,
-        })?;
+    record.status = record.status.transition(next).map_err(|source| EngineError::Transition {
+        subject: record.spec.id.to_string(),
+        source,
+    })?;
     record.history.push((now, next));
     Ok(())
 }

@@ -17,6 +17,8 @@ use crate::time::Millis;
 pub struct TaskRecord {
     /// As submitted.
     pub spec: TaskSpec,
+    /// Its process's group id (see [`RuntimeHistory`](super::RuntimeHistory)).
+    pub group: u32,
     /// Current status.
     pub status: TaskStatus,
     /// Every status it has had, with when it got it.

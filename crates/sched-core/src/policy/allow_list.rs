@@ -60,21 +60,12 @@ impl InstancePattern {
     /// An empty entry or one with characters no instance type name has.
     pub fn parse(entry: &str, position: usize) -> Result<Self, PolicyError> {
         let text = entry.trim().to_ascii_lowercase();
-        let invalid = |why| PolicyError::InvalidPattern {
-            position,
-            entry: entry.to_string(),
-            why,
-        };
+        let invalid = |why| PolicyError::InvalidPattern { position, entry: entry.to_string(), why };
         if text.is_empty() {
             return Err(invalid("empty entry"));
         }
-        if !text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '*' | '?'))
-        {
-            return Err(invalid(
-                "only letters, digits, '.', '-', '*' and '?' are allowed",
-            ));
+        if !text.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '*' | '?')) {
+            return Err(invalid("only letters, digits, '.', '-', '*' and '?' are allowed"));
         }
         Ok(if text.contains(['*', '?']) {
             InstancePattern::Glob(text)
@@ -218,12 +209,7 @@ pub(super) fn candidates(
             ),
         });
     }
-    out.sort_by(|a, b| {
-        a.price
-            .0
-            .total_cmp(&b.price.0)
-            .then(a.offering.cmp(&b.offering))
-    });
+    out.sort_by(|a, b| a.price.0.total_cmp(&b.price.0).then(a.offering.cmp(&b.offering)));
     Ok(out)
 }
 
@@ -249,15 +235,9 @@ mod tests {
             InstancePattern::parse("r6g", 1).unwrap(),
             InstancePattern::Family("r6g".into())
         );
-        assert_eq!(
-            InstancePattern::parse("c7*", 1).unwrap(),
-            InstancePattern::Glob("c7*".into())
-        );
+        assert_eq!(InstancePattern::parse("c7*", 1).unwrap(), InstancePattern::Glob("c7*".into()));
         assert!(InstancePattern::parse(" ", 2).is_err());
         assert!(InstancePattern::parse("m6i/large", 3).is_err());
-        assert_eq!(
-            AllowList::parse::<&str>(&[]),
-            Err(PolicyError::EmptyAllowList)
-        );
+        assert_eq!(AllowList::parse::<&str>(&[]), Err(PolicyError::EmptyAllowList));
     }
 }

@@ -84,10 +84,7 @@ pub struct PatternLimits {
 
 impl Default for PatternLimits {
     fn default() -> Self {
-        PatternLimits {
-            max_iterations: 100,
-            max_knapsack_nodes: 20_000,
-        }
+        PatternLimits { max_iterations: 100, max_knapsack_nodes: 20_000 }
     }
 }
 
@@ -131,7 +128,9 @@ pub struct PatternBound {
 #[non_exhaustive]
 pub enum BoundError {
     /// A shape's amount of work is negative or not a number.
-    #[error("shape {index} ({demand}) has {task_seconds} task-seconds; expected a finite amount >= 0")]
+    #[error(
+        "shape {index} ({demand}) has {task_seconds} task-seconds; expected a finite amount >= 0"
+    )]
     BadAmount {
         /// Position of the shape in the input.
         index: usize,
@@ -177,9 +176,8 @@ pub fn pattern_lp_bound(
         if shape.task_seconds == 0.0 || shape.demand.is_zero() {
             continue;
         }
-        let holds = pruned
-            .iter()
-            .any(|c| shape.demand.fits_in(&c.capacity) && arch_ok(shape.arch, c.arch));
+        let holds =
+            pruned.iter().any(|c| shape.demand.fits_in(&c.capacity) && arch_ok(shape.arch, c.arch));
         if !holds {
             skipped += shape.task_seconds;
             continue;
@@ -193,9 +191,8 @@ pub fn pattern_lp_bound(
         input.need[at] += shape.task_seconds / 3600.0;
     }
     input.candidates = pruned;
-    let out = column_generation(&input, limits).map_err(|(iteration, message)| {
-        BoundError::Lp { iteration, message }
-    })?;
+    let out = column_generation(&input, limits)
+        .map_err(|(iteration, message)| BoundError::Lp { iteration, message })?;
     Ok(PatternBound {
         bound_usd: out.bound,
         restricted_lp_usd: out.lp_value,
@@ -220,11 +217,7 @@ pub fn batch_pattern_bound(
 ) -> Result<PatternBound, BoundError> {
     let shapes: Vec<DemandShape> = tasks
         .iter()
-        .map(|t| DemandShape {
-            demand: t.demand,
-            arch: t.arch,
-            task_seconds: 3600.0,
-        })
+        .map(|t| DemandShape { demand: t.demand, arch: t.arch, task_seconds: 3600.0 })
         .collect();
     pattern_lp_bound(&shapes, candidates, limits)
 }
@@ -240,6 +233,11 @@ pub(crate) struct Columns<'a> {
     /// For a batch: no bin holds more tasks of a shape than there are.
     pub caps: Option<Vec<u64>>,
     pub candidates: Vec<&'a Candidate>,
+    /// Sharing class of each shape: a pattern of a candidate with a class
+    /// holds only shapes of that class; a room holds any.
+    pub shape_class: Vec<usize>,
+    /// Class of each candidate; `None` holds any shape.
+    pub candidate_class: Vec<Option<usize>>,
     /// Free room of existing instances, each usable once at no cost.
     pub rooms: Vec<(Resources, Architecture)>,
 }
@@ -282,20 +280,25 @@ pub(crate) fn column_generation(
         return Ok(out);
     }
     let cap = |s: usize| input.caps.as_ref().map_or(u64::MAX, |c| c[s]);
-    let knapsack_of = |pi: &[f64], capacity: &Resources, arch: Architecture| {
-        let here: Vec<usize> = (0..shapes)
-            .filter(|&s| pi[s] > 0.0 && arch_ok(input.arches[s], arch))
-            .filter(|&s| input.demands[s].fits_in(capacity))
-            .collect();
-        knapsack(
-            &input.demands,
-            pi,
-            input.caps.as_deref(),
-            &here,
-            capacity,
-            limits.max_knapsack_nodes,
-        )
+    let class_ok = |s: usize, class: Option<usize>| {
+        class.is_none_or(|c| input.shape_class.get(s).copied().unwrap_or(0) == c)
     };
+    let candidate_class = |o: usize| input.candidate_class.get(o).copied().flatten();
+    let knapsack_of =
+        |pi: &[f64], capacity: &Resources, arch: Architecture, class: Option<usize>| {
+            let here: Vec<usize> = (0..shapes)
+                .filter(|&s| pi[s] > 0.0 && arch_ok(input.arches[s], arch) && class_ok(s, class))
+                .filter(|&s| input.demands[s].fits_in(capacity))
+                .collect();
+            knapsack(
+                &input.demands,
+                pi,
+                input.caps.as_deref(),
+                &here,
+                capacity,
+                limits.max_knapsack_nodes,
+            )
+        };
 
     // Start from one homogeneous pattern per shape, on its cheapest candidate per task.
     let mut patterns: Vec<Pattern> = Vec::new();
@@ -304,7 +307,7 @@ pub(crate) fn column_generation(
             .candidates
             .iter()
             .enumerate()
-            .filter(|(_, c)| arch_ok(input.arches[s], c.arch))
+            .filter(|(o, c)| arch_ok(input.arches[s], c.arch) && class_ok(s, candidate_class(*o)))
             .filter_map(|(o, c)| {
                 let n = fit_count(&input.demands[s], &c.capacity).min(cap(s));
                 (n > 0).then(|| (o, n, c.price.0 / n as f64))
@@ -330,7 +333,7 @@ pub(crate) fn column_generation(
         let mut values = Vec::with_capacity(input.candidates.len());
         let mut new_patterns = Vec::new();
         for (o, c) in input.candidates.iter().enumerate() {
-            let knap = knapsack_of(&lp.duals, &c.capacity, c.arch);
+            let knap = knapsack_of(&lp.duals, &c.capacity, c.arch, candidate_class(o));
             let ratio = if c.price.0 > 0.0 {
                 knap.upper_bound / c.price.0
             } else if knap.upper_bound > 0.0 {
@@ -353,7 +356,7 @@ pub(crate) fn column_generation(
             let rooms: f64 = input
                 .rooms
                 .iter()
-                .map(|(free, arch)| knapsack_of(&lp.duals, free, *arch).upper_bound)
+                .map(|(free, arch)| knapsack_of(&lp.duals, free, *arch, None).upper_bound)
                 .sum();
             let farley = (covered - rooms) / scale * (1.0 - 1e-9);
             if farley > out.bound {
@@ -443,11 +446,7 @@ fn solve_restricted(
         .map(|(p, v)| candidates[p.candidate].price.0 * v)
         .sum();
     let duals = solution.dual_rows().iter().map(|d| d.max(0.0)).collect();
-    Ok(Restricted {
-        value,
-        duals,
-        time_s,
-    })
+    Ok(Restricted { value, duals, time_s })
 }
 
 /// How many tasks of `demand` fit in `capacity` (demand not all zero).
@@ -607,11 +606,7 @@ mod tests {
     }
 
     fn shape(cpus: u64, mib: u64, seconds: f64) -> DemandShape {
-        DemandShape {
-            demand: Resources::cpus_mib(cpus, mib),
-            arch: None,
-            task_seconds: seconds,
-        }
+        DemandShape { demand: Resources::cpus_mib(cpus, mib), arch: None, task_seconds: seconds }
     }
 
     #[test]
@@ -665,8 +660,9 @@ mod tests {
     #[test]
     fn bad_amounts_are_refused_with_their_index() {
         let candidates = vec![candidate(0, 4, 16384, 1.0)];
-        let err = pattern_lp_bound(&[shape(1, 1, f64::NAN)], &candidates, &PatternLimits::default())
-            .unwrap_err();
+        let err =
+            pattern_lp_bound(&[shape(1, 1, f64::NAN)], &candidates, &PatternLimits::default())
+                .unwrap_err();
         assert!(err.to_string().contains("shape 0"), "{err}");
     }
 }

@@ -2,25 +2,34 @@
 //!
 //! The greedy solver works in two phases:
 //!
-//! 1. **Existing room first.** Tasks, largest first, go onto the first running
-//!    or booting instance with room, trying the fullest instances first so
-//!    free space is consolidated rather than spread.
-//! 2. **Open the cheapest work.** What is left is grouped by shape. While any
-//!    task remains, every candidate that can hold the largest remaining shape
-//!    is filled, on paper, first-fit-decreasing with the remaining shapes; the
+//! 1. **Existing room first.** Tasks, largest first, go onto the running or
+//!    booting instance where they cost least: room that frees up before the
+//!    instance's other tasks end is free; a task expected to outlast them pays
+//!    for the extension, and goes to a new instance when that is cheaper.
+//!    Ties go to the fullest instance, so free space is consolidated.
+//! 2. **Open the cheapest work.** What is left is grouped by shape (demand,
+//!    architecture, group, expected runtime). While any task remains, every
+//!    candidate that can hold the largest remaining shape is filled, on paper,
+//!    first-fit-decreasing with the shapes that may share a bin with it; the
 //!    candidate with the lowest price per unit of work it would hold is
 //!    opened. When the same fill can be repeated, identical bins are opened in
 //!    one step, so the loop runs once per distinct bin pattern, not per bin.
 //!
 //! "Work" is priced the way the lower bound prices it: a task's value is its
 //! largest per-dimension demand times the cheapest allowed price of that
-//! dimension. A candidate's score is `price / value held`, so a bin that
-//! would sit half empty pays for its empty half.
+//! dimension, times its expected runtime. A bin lives as long as its lead
+//! task, so its score is `price x lead runtime / work held`: a bin that would
+//! sit half empty, or hold short tasks beside a long one, pays for the waste.
+//! Tasks whose runtime nobody knows yet share a new bin only with their own
+//! group (one pipeline process), whose tasks tend to run alike; packing
+//! unknown runtimes of different processes together is what makes packed
+//! fleets cost more than one instance per task.
 //!
-//! The cost is `O(T log T)` for sorting plus `O(P * C * S)` where `P` is the
-//! number of distinct bin patterns, `C` the candidates left after dominated
-//! ones are pruned and `S` the number of distinct task shapes. Real traces
-//! have tens of shapes, so 10,000 tasks against the full catalog stays cheap.
+//! The cost is `O(T log T + T * I)` for sorting and phase 1 (`I` existing
+//! instances) plus `O(P * C * S)` for phase 2, where `P` is the number of
+//! distinct bin patterns, `C` the candidates left after dominated ones are
+//! pruned and `S` the number of distinct shapes. Real traces have tens of
+//! shapes, so 10,000 tasks against the full catalog stays cheap.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -34,6 +43,7 @@ use crate::policy::Candidate;
 use crate::pricing::UnitPrices;
 use crate::problem::{arch_ok, PendingTask, PlacementProblem, TaskId};
 use crate::resources::Resources;
+use crate::time::Millis;
 
 /// Cost-aware first-fit-decreasing; fast at any size.
 #[derive(Debug, Clone, Copy, Default)]
@@ -62,31 +72,7 @@ impl Solver for Greedy {
         });
 
         // Phase 1: existing room, fullest instances first.
-        let mut rooms: Vec<(usize, Resources)> = problem
-            .instances
-            .iter()
-            .enumerate()
-            .map(|(i, inst)| (i, inst.free))
-            .collect();
-        rooms.sort_by(|a, b| {
-            prices
-                .value(&a.1)
-                .total_cmp(&prices.value(&b.1))
-                .then(a.0.cmp(&b.0))
-        });
-        let mut leftover = Vec::new();
-        for task in order {
-            let room = rooms.iter_mut().find(|(i, free)| {
-                task.demand.fits_in(free) && arch_ok(task.arch, problem.instances[*i].arch)
-            });
-            match room {
-                Some((i, free)) => {
-                    *free = free.saturating_sub(&task.demand);
-                    plan.assign(task.id, Placement::Existing(problem.instances[*i].id));
-                }
-                None => leftover.push(task),
-            }
-        }
+        let leftover = fill_existing(problem, order, &prices, &mut plan);
         let on_existing = plan.assignments.len();
 
         // Phase 2: group the rest by shape and open bins.
@@ -96,17 +82,11 @@ impl Solver for Greedy {
             let holds =
                 |c: &&Candidate| shape.demand.fits_in(&c.capacity) && arch_ok(shape.arch, c.arch);
             if !pruned.iter().any(holds) {
-                let probe = PendingTask {
-                    id: TaskId(0),
-                    demand: shape.demand,
-                    arch: shape.arch,
-                };
+                let probe =
+                    PendingTask { arch: shape.arch, ..PendingTask::new(TaskId(0), shape.demand) };
                 let reason = unschedulable_reason(&probe, problem.candidates);
                 for task in shape.tasks.drain(..) {
-                    plan.unschedulable.push(Unschedulable {
-                        task,
-                        reason: reason.clone(),
-                    });
+                    plan.unschedulable.push(Unschedulable { task, reason: reason.clone() });
                 }
             }
         }
@@ -125,11 +105,140 @@ impl Solver for Greedy {
     }
 }
 
-/// Tasks of one (demand, architecture), largest shapes first.
+/// How much dearer per hour than running alone an instance may be for a task
+/// of unknown runtime to ride on it: 25%.
+///
+/// A rider with an unknown runtime may outlive the instance's other tasks and
+/// hold it alone. Bounding the host's price bounds what that costs, against a
+/// certain saving: the boot (billed, and waited for) of an instance of its own.
+/// Without the bound, a small task of a long-running process can keep a large
+/// instance alive for hours, which on the bundled nf-core/mag trace made a
+/// packed fleet dearer than one instance per task.
+const RIDER_PRICE_SLACK: f64 = 0.25;
+
+/// Phase 1: puts each task, largest first, on the existing instance where it
+/// costs least, and returns the tasks left for new instances.
+///
+/// Room on a running instance is paid for already, as long as the task ends
+/// before the instance's other tasks do. When runtimes are known, a task
+/// expected to outlast them pays for the extension, and goes to a new
+/// instance instead when running alone would be cheaper, boot included. When
+/// they are not known, a task rides only on an instance at most
+/// [`RIDER_PRICE_SLACK`] dearer than the cheapest it could have alone.
+fn fill_existing<'p>(
+    problem: &PlacementProblem<'_>,
+    order: Vec<&'p PendingTask>,
+    prices: &UnitPrices,
+    plan: &mut Plan,
+) -> Vec<&'p PendingTask> {
+    if problem.instances.is_empty() {
+        return order;
+    }
+    let price_of: HashMap<_, f64> =
+        problem.candidates.iter().map(|c| (c.offering, c.price.0)).collect();
+    let mut rooms: Vec<Room> = problem
+        .instances
+        .iter()
+        .map(|inst| Room {
+            free: inst.free,
+            busy_for: inst.busy_for,
+            // An offering the policy no longer allows is priced as unknown: free.
+            price: price_of.get(&inst.offering).copied().unwrap_or(0.0),
+        })
+        .collect();
+    // Fullest first, so free space is consolidated rather than spread.
+    let mut by_fullness: Vec<usize> = (0..rooms.len()).collect();
+    by_fullness.sort_by(|&a, &b| {
+        prices.value(&rooms[a].free).total_cmp(&prices.value(&rooms[b].free)).then(a.cmp(&b))
+    });
+    let boot_h = problem.launch_overhead.as_secs_f64() / 3600.0;
+    let mut alone_prices: HashMap<(Resources, Option<Architecture>), Option<f64>> = HashMap::new();
+
+    let mut leftover = Vec::new();
+    for task in order {
+        let alone = *alone_prices
+            .entry((task.demand, task.arch))
+            .or_insert_with(|| cheapest_alone(task, problem.candidates));
+        let mut best: Option<(usize, f64)> = None;
+        for &i in &by_fullness {
+            let room = &rooms[i];
+            if !task.demand.fits_in(&room.free) || !arch_ok(task.arch, problem.instances[i].arch) {
+                continue;
+            }
+            // No candidate holds the task alone: existing room is its only chance.
+            let cost = match alone {
+                Some(alone) => room.rider_cost(task.expected_runtime, alone, boot_h),
+                None => Some(room.price),
+            };
+            let Some(cost) = cost else { continue };
+            if best.is_none_or(|(_, best_cost)| cost < best_cost) {
+                best = Some((i, cost));
+                if cost <= 0.0 {
+                    break;
+                }
+            }
+        }
+        match best {
+            Some((i, _)) => {
+                let room = &mut rooms[i];
+                room.free = room.free.saturating_sub(&task.demand);
+                room.busy_for = match (room.busy_for, task.expected_runtime) {
+                    (Some(busy), Some(runtime)) => Some(busy.max(runtime)),
+                    _ => None,
+                };
+                plan.assign(task.id, Placement::Existing(problem.instances[i].id));
+            }
+            None => leftover.push(task),
+        }
+    }
+    leftover
+}
+
+/// The cheapest price per hour of a candidate that holds `task` alone.
+fn cheapest_alone(task: &PendingTask, candidates: &[Candidate]) -> Option<f64> {
+    candidates
+        .iter()
+        .filter(|c| task.demand.fits_in(&c.capacity) && arch_ok(task.arch, c.arch))
+        .map(|c| c.price.0)
+        .min_by(f64::total_cmp)
+}
+
+/// Free room on one existing instance, as phase 1 consumes it.
+struct Room {
+    free: Resources,
+    busy_for: Option<Millis>,
+    price: f64,
+}
+
+impl Room {
+    /// What riding here is expected to cost beyond running alone, relative to
+    /// the saving (negative is a gain), or `None` when the task must not ride.
+    ///
+    /// With both runtimes known: the extension this task forces (USD) minus
+    /// what running alone would cost (its runtime plus a boot). Otherwise: the
+    /// host's price premium over running alone, allowed up to the slack.
+    fn rider_cost(&self, runtime: Option<Millis>, alone_per_h: f64, boot_h: f64) -> Option<f64> {
+        match (runtime, self.busy_for) {
+            (Some(runtime), Some(busy)) => {
+                let extension = self.price * runtime.since(busy).as_secs_f64() / 3600.0;
+                let alone = alone_per_h * (runtime.as_secs_f64() / 3600.0 + boot_h);
+                (extension <= alone).then_some(extension - alone)
+            }
+            _ => {
+                let premium = self.price / alone_per_h.max(f64::MIN_POSITIVE) - 1.0;
+                (premium <= RIDER_PRICE_SLACK).then_some(premium)
+            }
+        }
+    }
+}
+
+/// Tasks of one (demand, architecture, group, expected runtime).
 #[derive(Debug)]
 struct Shape {
     demand: Resources,
     arch: Option<Architecture>,
+    group: u32,
+    runtime: Option<Millis>,
     value: f64,
     /// Tasks not yet placed, in placement order (taken from the front).
     tasks: Vec<TaskId>,
@@ -141,6 +250,27 @@ impl Shape {
     fn remaining(&self) -> usize {
         self.tasks.len() - self.next
     }
+
+    /// The weight of one task of this shape in a bin led by `lead`, or `None`
+    /// when it must not share a new instance with it. Tasks with known
+    /// runtimes share a bin when they end no later than the lead; tasks with
+    /// unknown runtimes share only with their own group, since nothing says
+    /// how long another process runs.
+    fn runtime_weight(&self, lead: &Shape) -> Option<f64> {
+        match (self.runtime, lead.runtime) {
+            (Some(mine), Some(lead_runtime)) if mine <= lead_runtime => {
+                Some(mine.as_secs_f64().max(1e-3))
+            }
+            (None, None) if self.group == lead.group => Some(1.0),
+            _ => None,
+        }
+    }
+
+    /// How long a bin led by this shape is expected to live, in the same
+    /// unit as [`Shape::runtime_weight`].
+    fn lifetime_weight(&self) -> f64 {
+        self.runtime.map_or(1.0, |r| r.as_secs_f64().max(1e-3))
+    }
 }
 
 #[derive(Debug)]
@@ -149,14 +279,17 @@ struct Shapes(Vec<Shape>);
 impl Shapes {
     /// Groups `tasks` (already largest first) by shape, keeping that order.
     fn group(tasks: &[&PendingTask], prices: &UnitPrices) -> Self {
-        let mut index: HashMap<(Resources, Option<Architecture>), usize> = HashMap::new();
+        type Key = (Resources, Option<Architecture>, u32, Option<Millis>);
+        let mut index: HashMap<Key, usize> = HashMap::new();
         let mut shapes: Vec<Shape> = Vec::new();
         for task in tasks {
-            let key = (task.demand, task.arch);
+            let key = (task.demand, task.arch, task.group, task.expected_runtime);
             let at = *index.entry(key).or_insert_with(|| {
                 shapes.push(Shape {
                     demand: task.demand,
                     arch: task.arch,
+                    group: task.group,
+                    runtime: task.expected_runtime,
                     value: prices.value(&task.demand),
                     tasks: Vec::new(),
                     next: 0,
@@ -182,12 +315,7 @@ impl Shapes {
 /// price only earlier (cheaper or equal) candidates can dominate.
 pub(crate) fn prune_dominated(candidates: &[Candidate]) -> Vec<&Candidate> {
     let mut sorted: Vec<&Candidate> = candidates.iter().collect();
-    sorted.sort_by(|a, b| {
-        a.price
-            .0
-            .total_cmp(&b.price.0)
-            .then(a.offering.cmp(&b.offering))
-    });
+    sorted.sort_by(|a, b| a.price.0.total_cmp(&b.price.0).then(a.offering.cmp(&b.offering)));
     let mut kept: Vec<&Candidate> = Vec::new();
     for c in sorted {
         let dominated = kept
@@ -203,22 +331,23 @@ pub(crate) fn prune_dominated(candidates: &[Candidate]) -> Vec<&Candidate> {
 /// How many tasks of `demand` fit in `free`, capped at `limit`.
 #[inline]
 pub(crate) fn how_many_fit(demand: &Resources, free: &Resources, limit: usize) -> usize {
-    let per = |have: u64, need: u64| {
-        if need == 0 {
-            usize::MAX
-        } else {
-            (have / need) as usize
-        }
-    };
+    let per = |have: u64, need: u64| have.checked_div(need).map_or(usize::MAX, |n| n as usize);
     per(free.millicpus, demand.millicpus)
         .min(per(free.memory_mib, demand.memory_mib))
         .min(per(u64::from(free.gpus), u64::from(demand.gpus)))
         .min(limit)
 }
 
-/// Fills `capacity` first-fit-decreasing from the shapes, writing how many of
-/// each shape it takes into `taken`, and returns the value held.
-fn fill(shapes: &[Shape], capacity: &Resources, candidate: &Candidate, taken: &mut [usize]) -> f64 {
+/// Fills `capacity` first-fit-decreasing from the shapes that may share a
+/// bin with `lead`, writing how many of each it takes into `taken`, and
+/// returns the work held: value times expected runtime.
+fn fill(
+    shapes: &[Shape],
+    lead: usize,
+    capacity: &Resources,
+    candidate: &Candidate,
+    taken: &mut [usize],
+) -> f64 {
     let mut free = *capacity;
     let mut value = 0.0;
     for (i, shape) in shapes.iter().enumerate() {
@@ -227,12 +356,15 @@ fn fill(shapes: &[Shape], capacity: &Resources, candidate: &Candidate, taken: &m
         if left == 0 || !arch_ok(shape.arch, candidate.arch) {
             continue;
         }
+        let Some(weight) = shape.runtime_weight(&shapes[lead]) else {
+            continue;
+        };
         let n = how_many_fit(&shape.demand, &free, left);
         if n == 0 {
             continue;
         }
         taken[i] = n;
-        value += shape.value * n as f64;
+        value += shape.value * weight * n as f64;
         let used = Resources {
             millicpus: shape.demand.millicpus * n as u64,
             memory_mib: shape.demand.memory_mib * n as u64,
@@ -248,10 +380,7 @@ fn open_bins(shapes: &mut Shapes, candidates: &[&Candidate], prices: &UnitPrices
     let shapes = &mut shapes.0;
     let mut scratch = vec![0usize; shapes.len()];
     let mut best_taken = vec![0usize; shapes.len()];
-    let tiny = prices
-        .per_millicpu
-        .min(prices.per_mib)
-        .max(f64::MIN_POSITIVE);
+    let tiny = prices.per_millicpu.min(prices.per_mib).max(f64::MIN_POSITIVE);
 
     while let Some(first) = shapes.iter().position(|s| s.remaining() > 0) {
         let lead = &shapes[first];
@@ -260,8 +389,8 @@ fn open_bins(shapes: &mut Shapes, candidates: &[&Candidate], prices: &UnitPrices
             if !lead.demand.fits_in(&candidate.capacity) || !arch_ok(lead.arch, candidate.arch) {
                 continue;
             }
-            let value = fill(shapes, &candidate.capacity, candidate, &mut scratch);
-            let score = candidate.price.0 / value.max(tiny);
+            let work = fill(shapes, first, &candidate.capacity, candidate, &mut scratch);
+            let score = candidate.price.0 * lead.lifetime_weight() / work.max(tiny);
             let better = match chosen {
                 None => true,
                 Some((c, s)) => match score.total_cmp(&s) {
@@ -328,6 +457,8 @@ mod tests {
             id: TaskId(id),
             demand: Resources::cpus_mib(cpus, mib),
             arch: None,
+            group: 0,
+            expected_runtime: None,
         }
     }
 
@@ -361,6 +492,7 @@ mod tests {
             offering: OfferingId(0),
             arch: Architecture::X86_64,
             free: Resources::cpus_mib(1, 2048),
+            busy_for: None,
         });
         let plan = Greedy.solve(&problem);
         let on_existing = plan

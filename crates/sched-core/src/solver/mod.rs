@@ -16,9 +16,9 @@ mod greedy;
 #[cfg(feature = "milp")]
 mod milp;
 
-pub use greedy::Greedy;
 #[cfg(feature = "milp")]
 pub(crate) use greedy::prune_dominated as prune_dominated_candidates;
+pub use greedy::Greedy;
 #[cfg(feature = "milp")]
 pub use milp::{Auto, Milp, MilpConfig};
 

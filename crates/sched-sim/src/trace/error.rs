@@ -145,7 +145,10 @@ pub enum TraceError {
     },
 
     /// Two rows carry the same `task_id`.
-    #[error("{file}:{line}: column {index} `task_id`: task id {task_id} already used on line {first_line}")]
+    #[error(
+        "{file}:{line}: column {index} `task_id`: task id {task_id} already used on line \
+         {first_line}"
+    )]
     DuplicateTaskId {
         /// The file.
         file: String,

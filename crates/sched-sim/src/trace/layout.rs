@@ -226,10 +226,7 @@ pub(crate) fn units_shown_by(kind: ValueKind, text: &str) -> Option<Units> {
     if text.is_empty() || text == "-" {
         return None;
     }
-    match (
-        kind.reads_as(text, Units::Human),
-        kind.reads_as(text, Units::Raw),
-    ) {
+    match (kind.reads_as(text, Units::Human), kind.reads_as(text, Units::Raw)) {
         (true, false) => Some(Units::Human),
         (false, true) => Some(Units::Raw),
         _ => None,
@@ -243,15 +240,9 @@ mod tests {
     #[test]
     fn separator_comes_from_the_header() {
         assert_eq!(detect_separator("task_id\thash\tname\tstatus"), Some('\t'));
-        assert_eq!(
-            detect_separator("task_id,hostname,name,status,%cpu"),
-            Some(',')
-        );
+        assert_eq!(detect_separator("task_id,hostname,name,status,%cpu"), Some(','));
         assert_eq!(detect_separator("task_id;hostname;name;status"), Some(';'));
-        assert_eq!(
-            detect_separator("\"task_id\",\"name\",\"status\""),
-            Some(',')
-        );
+        assert_eq!(detect_separator("\"task_id\",\"name\",\"status\""), Some(','));
         // More known names under ';' than under ',' (the ',' split leaves one joint name).
         assert_eq!(detect_separator("name;status;foo,bar"), Some(';'));
         assert_eq!(detect_separator("alpha beta gamma"), None);
@@ -263,10 +254,7 @@ mod tests {
     #[test]
     fn units_are_told_apart_by_values_that_read_one_way_only() {
         use ValueKind::*;
-        assert_eq!(
-            units_shown_by(Timestamp, "2021-02-17 17:03:21.800"),
-            Some(Units::Human)
-        );
+        assert_eq!(units_shown_by(Timestamp, "2021-02-17 17:03:21.800"), Some(Units::Human));
         assert_eq!(units_shown_by(Timestamp, "1669569904223"), Some(Units::Raw));
         assert_eq!(units_shown_by(Duration, "1m 20s"), Some(Units::Human));
         assert_eq!(units_shown_by(Duration, "0"), Some(Units::Raw));

@@ -158,10 +158,8 @@ pub struct Trace {
 /// Errors name the path as given. The file is read whole into memory first.
 pub fn read_trace(path: &Path) -> Result<Trace, TraceError> {
     let shown = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| TraceError::Io {
-        path: shown.clone(),
-        source,
-    })?;
+    let bytes =
+        std::fs::read(path).map_err(|source| TraceError::Io { path: shown.clone(), source })?;
     reader::parse_bytes(&bytes, &shown)
 }
 
@@ -172,9 +170,6 @@ pub fn parse_trace<R: std::io::Read>(mut reader: R, source: &str) -> Result<Trac
     let mut bytes = Vec::new();
     reader
         .read_to_end(&mut bytes)
-        .map_err(|source_error| TraceError::Io {
-            path: source.to_owned(),
-            source: source_error,
-        })?;
+        .map_err(|source_error| TraceError::Io { path: source.to_owned(), source: source_error })?;
     reader::parse_bytes(&bytes, source)
 }

@@ -64,9 +64,7 @@ pub(crate) fn parse_bytes(bytes: &[u8], file: &str) -> Result<Trace, TraceError>
 
     // The separator, from the first line with content.
     let Some((header_line, header_bytes)) = first_content_line(bytes) else {
-        return Err(TraceError::Empty {
-            file: file.to_owned(),
-        });
+        return Err(TraceError::Empty { file: file.to_owned() });
     };
     let header_text = std::str::from_utf8(header_bytes).map_err(|_| TraceError::NotUtf8 {
         file: file.to_owned(),
@@ -83,26 +81,18 @@ pub(crate) fn parse_bytes(bytes: &[u8], file: &str) -> Result<Trace, TraceError>
     // Records, as the CSV reader splits them on that separator.
     let mut records = read_records(bytes, separator, file)?;
     if records.is_empty() {
-        return Err(TraceError::Empty {
-            file: file.to_owned(),
-        });
+        return Err(TraceError::Empty { file: file.to_owned() });
     }
     let (header_line, header_record) = records.remove(0);
     let header = header_names(&header_record, header_line, file)?;
     let columns = locate_columns(&header, header_line, file)?;
     if records.is_empty() {
-        return Err(TraceError::HeaderOnly {
-            file: file.to_owned(),
-            line: header_line,
-        });
+        return Err(TraceError::HeaderOnly { file: file.to_owned(), line: header_line });
     }
 
     // Rows of the header's width, repairing those a tag with the separator widened.
-    let repair_columns = RepairColumns {
-        name: columns.name,
-        tag: columns.tag,
-        process: columns.process,
-    };
+    let repair_columns =
+        RepairColumns { name: columns.name, tag: columns.tag, process: columns.process };
     let mut rows = Vec::with_capacity(records.len());
     let mut repaired_lines = Vec::new();
     for (line, record) in records {
@@ -116,12 +106,7 @@ pub(crate) fn parse_bytes(bytes: &[u8], file: &str) -> Result<Trace, TraceError>
 
     // The unit mode, from the first value that reads in one mode only.
     let (units, units_evidence) = detect_units(&rows, &header);
-    let layout = TraceLayout {
-        separator,
-        units,
-        units_evidence,
-        columns: header,
-    };
+    let layout = TraceLayout { separator, units, units_evidence, columns: header };
     debug!(
         file,
         separator = ?layout.separator,
@@ -137,11 +122,7 @@ pub(crate) fn parse_bytes(bytes: &[u8], file: &str) -> Result<Trace, TraceError>
     let mut skipped_cached = 0;
     let mut first_line_of: HashMap<u64, u64> = HashMap::new();
     for row in &rows {
-        let reader = RowReader {
-            file,
-            row,
-            layout: &layout,
-        };
+        let reader = RowReader { file, row, layout: &layout };
         let (task, cached) = reader.task(&columns)?;
         if let (Some(id), Some(index)) = (task.task_id, columns.task_id) {
             if let Some(first_line) = first_line_of.insert(id, row.line) {
@@ -162,13 +143,7 @@ pub(crate) fn parse_bytes(bytes: &[u8], file: &str) -> Result<Trace, TraceError>
     }
     debug!(file, tasks = tasks.len(), skipped_cached, "trace read");
 
-    Ok(Trace {
-        path: file.to_owned(),
-        tasks,
-        skipped_cached,
-        layout,
-        repaired_lines,
-    })
+    Ok(Trace { path: file.to_owned(), tasks, skipped_cached, layout, repaired_lines })
 }
 
 /// The 1-based number and the bytes (without line ending) of the first line that is not blank.
@@ -231,21 +206,15 @@ struct LineIndex<'a> {
 
 impl<'a> LineIndex<'a> {
     fn new(bytes: &'a [u8]) -> Self {
-        let newlines = bytes
-            .iter()
-            .enumerate()
-            .filter(|(_, b)| **b == b'\n')
-            .map(|(i, _)| i as u64)
-            .collect();
+        let newlines =
+            bytes.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i as u64).collect();
         LineIndex { bytes, newlines }
     }
 
     /// The 1-based line of the first byte at or after `offset` that is not a line ending (a
     /// record's reported start may sit on the blank lines before it).
     fn line_of(&self, offset: u64) -> u64 {
-        let mut at = usize::try_from(offset)
-            .unwrap_or(usize::MAX)
-            .min(self.bytes.len());
+        let mut at = usize::try_from(offset).unwrap_or(usize::MAX).min(self.bytes.len());
         while at < self.bytes.len() && matches!(self.bytes[at], b'\r' | b'\n') {
             at += 1;
         }
@@ -438,9 +407,7 @@ impl RowReader<'_> {
             requested_memory_bytes: self.measured(columns.memory, ValueKind::Size)?,
             requested_time_ms: self.measured(columns.time, ValueKind::Duration)?,
             attempt: self.whole(columns.attempt, "an attempt number: a whole number")?,
-            container: self
-                .text(columns.container)
-                .map(|(_, text)| text.to_owned()),
+            container: self.text(columns.container).map(|(_, text)| text.to_owned()),
         };
         Ok((task, cached))
     }
@@ -508,18 +475,10 @@ impl RowReader<'_> {
             }
             // A column that is there but empty or `-`: a task must have a name and a process.
             (name, _) => {
-                let index = if name.is_none() {
-                    columns.name
-                } else {
-                    columns.process
-                };
+                let index = if name.is_none() { columns.name } else { columns.process };
                 let index = index.unwrap_or(columns.status);
                 let value = self.row.fields.get(index).unwrap_or("");
-                Err(self.bad(
-                    index,
-                    value,
-                    "a task or process name, not `-` or nothing".into(),
-                ))
+                Err(self.bad(index, value, "a task or process name, not `-` or nothing".into()))
             }
         }
     }
@@ -577,9 +536,7 @@ impl RowReader<'_> {
             (ValueKind::Size, Units::Raw) => units::parse_raw_size_bytes(text),
             (ValueKind::Timestamp | ValueKind::Percent, _) => Err(ValueProblem::Malformed),
         };
-        parsed
-            .map(Some)
-            .map_err(|problem| self.unit_error(index, text, kind, problem))
+        parsed.map(Some).map_err(|problem| self.unit_error(index, text, kind, problem))
     }
 
     fn percent(&self, column: Option<usize>) -> Result<Option<f64>, TraceError> {
@@ -658,14 +615,8 @@ mod tests {
     #[test]
     fn process_comes_from_the_name() {
         assert_eq!(process_of_name("A:B:FASTQC (SRR1)", None), "A:B:FASTQC");
-        assert_eq!(
-            process_of_name("demux (primer removal: x.ccs)", None),
-            "demux"
-        );
-        assert_eq!(
-            process_of_name("get_software_versions", None),
-            "get_software_versions"
-        );
+        assert_eq!(process_of_name("demux (primer removal: x.ccs)", None), "demux");
+        assert_eq!(process_of_name("get_software_versions", None), "get_software_versions");
         assert_eq!(process_of_name("P (a (b))", Some("a (b)")), "P");
         assert_eq!(process_of_name("P (unbalanced", None), "P (unbalanced");
         assert_eq!(process_of_name(" (x)", None), " (x)");
@@ -673,9 +624,8 @@ mod tests {
 
     #[test]
     fn a_human_row_reads_with_every_unit_converted() {
-        let text = format!(
-            "{HUMAN_HEADER}\n7\tP (x)\tFAILED\t137\t2021-02-17 17:03:21.800\t1m 20s\t1577.7%\t22.9 GB\n"
-        );
+        let row = "7\tP (x)\tFAILED\t137\t2021-02-17 17:03:21.800\t1m 20s\t1577.7%\t22.9 GB";
+        let text = format!("{HUMAN_HEADER}\n{row}\n");
         let trace = parse(&text).unwrap();
         assert_eq!(trace.layout.units, Units::Human);
         assert_eq!(trace.layout.separator, '\t');
@@ -740,12 +690,12 @@ mod tests {
 
     #[test]
     fn mixed_modes_are_explained() {
-        let text = format!("{HUMAN_HEADER}\n1\tP\tCOMPLETED\t0\t-\t1s\t1.0%\t0\n2\tP\tCOMPLETED\t0\t-\t1000\t1.0%\t0\n");
-        let err = parse(&text).unwrap_err().to_string();
-        assert!(
-            err.starts_with("t.txt:3: column 6 `realtime`: bad value `1000`"),
-            "{err}"
+        let text = format!(
+            "{HUMAN_HEADER}\n1\tP\tCOMPLETED\t0\t-\t1s\t1.0%\t0\n\
+             2\tP\tCOMPLETED\t0\t-\t1000\t1.0%\t0\n"
         );
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(err.starts_with("t.txt:3: column 6 `realtime`: bad value `1000`"), "{err}");
         assert!(err.contains("mixes modes"), "{err}");
         assert!(err.contains("line 2 column `realtime` value `1s`"), "{err}");
     }

@@ -42,16 +42,14 @@ pub(crate) fn repair_row(
         return Err("nothing to repair".to_owned());
     }
     if extra > MAX_EXTRA_FIELDS {
-        return Err(format!(
-            "{extra} extra fields are too many to come from a tag"
-        ));
+        return Err(format!("{extra} extra fields are too many to come from a tag"));
     }
     let Some(name) = columns.name else {
         return Err("without a `name` column the extra fields cannot be placed".to_owned());
     };
     if columns.tag.is_none() && columns.process.is_none() {
         return Err(
-            "without a `tag` or `process` column the split of `name` cannot be checked".to_owned(),
+            "without a `tag` or `process` column the split of `name` cannot be checked".to_owned()
         );
     }
     let mut free: Vec<usize> = columns.tag.into_iter().chain([name]).collect();
@@ -84,15 +82,9 @@ pub(crate) fn repair_row(
         1 => Ok(consistent.pop().unwrap_or_default()),
         0 => Err(format!(
             "no way of giving the {extra} extra fields to {} makes `name` read `process (tag)`",
-            if free.len() == 2 {
-                "`tag` and `name`"
-            } else {
-                "the free-text column"
-            }
+            if free.len() == 2 { "`tag` and `name`" } else { "the free-text column" }
         )),
-        n => Err(format!(
-            "{n} different ways of placing the {extra} extra fields fit equally"
-        )),
+        n => Err(format!("{n} different ways of placing the {extra} extra fields fit equally")),
     }
 }
 
@@ -114,11 +106,7 @@ fn assemble(
         row.push(joined);
         next += span;
     }
-    row.extend(
-        fields[fields.len() - tail..]
-            .iter()
-            .map(|f| (*f).to_owned()),
-    );
+    row.extend(fields[fields.len() - tail..].iter().map(|f| (*f).to_owned()));
     row
 }
 
@@ -128,11 +116,7 @@ fn consistent_name(row: &[String], columns: RepairColumns) -> bool {
         return false;
     };
     let process = columns.process.and_then(|i| row.get(i)).map(String::as_str);
-    let tag = columns
-        .tag
-        .and_then(|i| row.get(i))
-        .map(String::as_str)
-        .filter(|t| *t != "-");
+    let tag = columns.tag.and_then(|i| row.get(i)).map(String::as_str).filter(|t| *t != "-");
     match (process, tag) {
         (Some(process), Some(tag)) => *name == format!("{process} ({tag})"),
         (None, Some(tag)) => name.ends_with(&format!(" ({tag})")),
@@ -155,35 +139,21 @@ mod tests {
         row.split(';').collect()
     }
 
-    const COLUMNS: RepairColumns = RepairColumns {
-        process: Some(1),
-        tag: Some(2),
-        name: Some(3),
-    };
+    const COLUMNS: RepairColumns = RepairColumns { process: Some(1), tag: Some(2), name: Some(3) };
 
     #[test]
     fn the_one_consistent_split_is_taken() {
         // id;process;tag;name;status with a tag holding two separators.
         let row = split("74;P;a,b;c:1;d:2;P (a,b;c:1;d:2);COMPLETED");
         let repaired = repair_row(&row, 5, COLUMNS, ';').unwrap();
-        assert_eq!(
-            repaired,
-            ["74", "P", "a,b;c:1;d:2", "P (a,b;c:1;d:2)", "COMPLETED"]
-        );
+        assert_eq!(repaired, ["74", "P", "a,b;c:1;d:2", "P (a,b;c:1;d:2)", "COMPLETED"]);
     }
 
     #[test]
     fn a_name_only_split_is_checked_against_process() {
-        let columns = RepairColumns {
-            process: Some(1),
-            tag: None,
-            name: Some(2),
-        };
+        let columns = RepairColumns { process: Some(1), tag: None, name: Some(2) };
         let row = split("1;P;P (x;y);COMPLETED");
-        assert_eq!(
-            repair_row(&row, 4, columns, ';').unwrap(),
-            ["1", "P", "P (x;y)", "COMPLETED"]
-        );
+        assert_eq!(repair_row(&row, 4, columns, ';').unwrap(), ["1", "P", "P (x;y)", "COMPLETED"]);
         let row = split("1;P;Q (x;y);COMPLETED");
         assert!(repair_row(&row, 4, columns, ';').is_err());
     }
@@ -195,21 +165,13 @@ mod tests {
         let reason = repair_row(&row, 5, COLUMNS, ';').unwrap_err();
         assert!(reason.contains("process (tag)"), "{reason}");
         // No name column to check against.
-        let columns = RepairColumns {
-            process: Some(1),
-            tag: Some(2),
-            name: None,
-        };
+        let columns = RepairColumns { process: Some(1), tag: Some(2), name: None };
         assert!(repair_row(&split("1;P;a;b;X"), 4, columns, ';').is_err());
     }
 
     #[test]
     fn without_process_the_name_must_end_with_the_tag() {
-        let columns = RepairColumns {
-            process: None,
-            tag: Some(1),
-            name: Some(2),
-        };
+        let columns = RepairColumns { process: None, tag: Some(1), name: Some(2) };
         let row = split("1;x;y;P (x;y);COMPLETED");
         assert_eq!(
             repair_row(&row, 4, columns, ';').unwrap(),

@@ -105,18 +105,11 @@ impl RequestRule {
     ///
     /// The second value is the worse informed of the two dimensions' sources.
     pub fn request_of(&self, task: &TraceTask) -> (DerivedRequest, RequestSource) {
-        let (millicpus, cpu_source) = self
-            .cpu_known(task)
-            .unwrap_or((self.default_millicpus, RequestSource::Defaulted));
-        let (memory_mib, memory_source) = self
-            .memory_known(task)
-            .unwrap_or((self.default_memory_mib, RequestSource::Defaulted));
-        let request = DerivedRequest {
-            millicpus,
-            memory_mib,
-            cpu_source,
-            memory_source,
-        };
+        let (millicpus, cpu_source) =
+            self.cpu_known(task).unwrap_or((self.default_millicpus, RequestSource::Defaulted));
+        let (memory_mib, memory_source) =
+            self.memory_known(task).unwrap_or((self.default_memory_mib, RequestSource::Defaulted));
+        let request = DerivedRequest { millicpus, memory_mib, cpu_source, memory_source };
         (request, request.source())
     }
 
@@ -148,12 +141,7 @@ impl RequestRule {
                     .memory_known(task)
                     .or_else(|| peer_memory.get(process).map(|m| (*m, RequestSource::Peers)))
                     .unwrap_or((self.default_memory_mib, RequestSource::Defaulted));
-                let request = DerivedRequest {
-                    millicpus,
-                    memory_mib,
-                    cpu_source,
-                    memory_source,
-                };
+                let request = DerivedRequest { millicpus, memory_mib, cpu_source, memory_source };
                 (request, request.source())
             })
             .collect()
@@ -220,11 +208,7 @@ mod tests {
     const GIB: u64 = 1 << 30;
 
     fn task(process: &str) -> TraceTask {
-        TraceTask {
-            name: process.into(),
-            process: process.into(),
-            ..TraceTask::default()
-        }
+        TraceTask { name: process.into(), process: process.into(), ..TraceTask::default() }
     }
 
     #[test]
@@ -244,18 +228,9 @@ mod tests {
 
     #[test]
     fn cpus_derive_from_average_use() {
-        let table = [
-            (0.0, 1000),
-            (47.6, 1000),
-            (100.0, 1000),
-            (100.1, 2000),
-            (1577.7, 16_000),
-        ];
+        let table = [(0.0, 1000), (47.6, 1000), (100.0, 1000), (100.1, 2000), (1577.7, 16_000)];
         for (percent, millicpus) in table {
-            let t = TraceTask {
-                cpu_percent: Some(percent),
-                ..task("P")
-            };
+            let t = TraceTask { cpu_percent: Some(percent), ..task("P") };
             let (request, _) = request_of(&t);
             assert_eq!(request.millicpus, millicpus, "%cpu {percent}");
             assert_eq!(request.cpu_source, RequestSource::Derived);
@@ -277,10 +252,7 @@ mod tests {
             (u64::MAX, 21_110_623_253_504), // no overflow
         ];
         for (peak, mib) in table {
-            let t = TraceTask {
-                peak_rss_bytes: Some(peak),
-                ..task("P")
-            };
+            let t = TraceTask { peak_rss_bytes: Some(peak), ..task("P") };
             let (request, _) = request_of(&t);
             assert_eq!(request.memory_mib, mib, "peak {peak}");
         }
@@ -292,21 +264,13 @@ mod tests {
         assert_eq!((request.millicpus, request.memory_mib), (1000, 512));
         assert_eq!(source, RequestSource::Defaulted);
         // A recorded zero is not a request.
-        let t = TraceTask {
-            requested_cpus: Some(0),
-            requested_memory_bytes: Some(0),
-            ..task("P")
-        };
+        let t = TraceTask { requested_cpus: Some(0), requested_memory_bytes: Some(0), ..task("P") };
         assert_eq!(request_of(&t).1, RequestSource::Defaulted);
     }
 
     #[test]
     fn the_overall_source_is_the_worse_one() {
-        let t = TraceTask {
-            requested_cpus: Some(2),
-            peak_rss_bytes: Some(GIB),
-            ..task("P")
-        };
+        let t = TraceTask { requested_cpus: Some(2), peak_rss_bytes: Some(GIB), ..task("P") };
         let (request, source) = request_of(&t);
         assert_eq!(request.cpu_source, RequestSource::Recorded);
         assert_eq!(request.memory_source, RequestSource::Derived);
@@ -316,16 +280,8 @@ mod tests {
     #[test]
     fn a_failed_task_without_usage_borrows_from_its_peers() {
         let tasks = vec![
-            TraceTask {
-                cpu_percent: Some(350.0),
-                peak_rss_bytes: Some(2 * GIB),
-                ..task("LOAD")
-            },
-            TraceTask {
-                cpu_percent: Some(90.0),
-                peak_rss_bytes: Some(GIB),
-                ..task("LOAD")
-            },
+            TraceTask { cpu_percent: Some(350.0), peak_rss_bytes: Some(2 * GIB), ..task("LOAD") },
+            TraceTask { cpu_percent: Some(90.0), peak_rss_bytes: Some(GIB), ..task("LOAD") },
             task("LOAD"),
             task("ALONE"),
         ];

@@ -25,13 +25,8 @@ pub enum ValueProblem {
 }
 
 /// Milliseconds per unit of Nextflow's duration suffixes.
-const DURATION_UNITS: [(&str, u128); 5] = [
-    ("ms", 1),
-    ("s", 1_000),
-    ("m", 60_000),
-    ("h", 3_600_000),
-    ("d", 86_400_000),
-];
+const DURATION_UNITS: [(&str, u128); 5] =
+    [("ms", 1), ("s", 1_000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)];
 
 /// Nextflow's memory suffixes, each 1024 times the one before it.
 const SIZE_UNITS: [&str; 8] = ["B", "KB", "MB", "GB", "TB", "PB", "EB", "ZB"];
@@ -67,10 +62,7 @@ impl Decimal {
 /// Returns the number and the rest of the text. A sign, an exponent, a leading or trailing dot
 /// are all refused: Nextflow never writes them.
 fn leading_decimal(text: &str) -> Result<(Decimal, &str), ValueProblem> {
-    if text
-        .strip_prefix('-')
-        .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
-    {
+    if text.strip_prefix('-').is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit())) {
         return Err(ValueProblem::Negative);
     }
     let int_len = text.bytes().take_while(u8::is_ascii_digit).count();
@@ -142,9 +134,7 @@ pub fn parse_signed(text: &str) -> Result<i64, ValueProblem> {
         if magnitude == i64::MAX as u64 + 1 {
             return Ok(i64::MIN);
         }
-        i64::try_from(magnitude)
-            .map(|m| -m)
-            .map_err(|_| ValueProblem::Overflow)
+        i64::try_from(magnitude).map(|m| -m).map_err(|_| ValueProblem::Overflow)
     } else {
         i64::try_from(magnitude).map_err(|_| ValueProblem::Overflow)
     }
@@ -164,19 +154,14 @@ pub fn parse_duration_ms(text: &str) -> Result<u64, ValueProblem> {
     let mut total: u128 = 0;
     while !rest.is_empty() {
         let (number, after_number) = leading_decimal(rest)?;
-        let unit_len = after_number
-            .bytes()
-            .take_while(u8::is_ascii_alphabetic)
-            .count();
+        let unit_len = after_number.bytes().take_while(u8::is_ascii_alphabetic).count();
         let (unit, after_unit) = after_number.split_at(unit_len);
         let per_unit = DURATION_UNITS
             .iter()
             .find(|(name, _)| *name == unit)
             .map(|(_, ms)| *ms)
             .ok_or(ValueProblem::Malformed)?;
-        let component = number
-            .times_rounded(per_unit)
-            .ok_or(ValueProblem::Overflow)?;
+        let component = number.times_rounded(per_unit).ok_or(ValueProblem::Overflow)?;
         total = total.checked_add(component).ok_or(ValueProblem::Overflow)?;
         rest = after_unit.trim_start();
     }
@@ -211,13 +196,7 @@ pub fn parse_size_bytes(text: &str) -> Result<u64, ValueProblem> {
     let power = SIZE_UNITS
         .iter()
         .position(|name| *name == upper)
-        .or_else(|| {
-            SIZE_UNITS
-                .iter()
-                .skip(1)
-                .position(|name| name[..1] == upper)
-                .map(|p| p + 1)
-        })
+        .or_else(|| SIZE_UNITS.iter().skip(1).position(|name| name[..1] == upper).map(|p| p + 1))
         .ok_or(ValueProblem::Malformed)?;
     // power < 8, so 1024^power < 2^80 fits in u128.
     let factor = 1u128 << (10 * power as u32);
@@ -237,13 +216,8 @@ pub fn parse_raw_size_bytes(text: &str) -> Result<u64, ValueProblem> {
 /// `1577.7` means almost 16 busy cpus), not capacity, and never take part in fit arithmetic.
 pub fn parse_percent(text: &str, raw: bool) -> Result<f64, ValueProblem> {
     let text = text.trim();
-    let number_text = if raw {
-        text
-    } else {
-        text.strip_suffix('%')
-            .ok_or(ValueProblem::Malformed)?
-            .trim_end()
-    };
+    let number_text =
+        if raw { text } else { text.strip_suffix('%').ok_or(ValueProblem::Malformed)?.trim_end() };
     let (_, rest) = leading_decimal(number_text)?;
     if !rest.is_empty() {
         return Err(ValueProblem::Malformed);
@@ -319,14 +293,8 @@ mod tests {
 
     #[test]
     fn malformed_durations_are_refused() {
-        for text in [
-            "", " ", "5", "5 x", "1h 2", "ms", "1.s", ".5s", "1e3ms", "1M", "1hr", "5s-",
-        ] {
-            assert_eq!(
-                parse_duration_ms(text),
-                Err(ValueProblem::Malformed),
-                "`{text}`"
-            );
+        for text in ["", " ", "5", "5 x", "1h 2", "ms", "1.s", ".5s", "1e3ms", "1M", "1hr", "5s-"] {
+            assert_eq!(parse_duration_ms(text), Err(ValueProblem::Malformed), "`{text}`");
         }
         assert_eq!(parse_duration_ms("-5s"), Err(ValueProblem::Negative));
         assert_eq!(parse_duration_ms("1m -5s"), Err(ValueProblem::Negative));
@@ -334,19 +302,10 @@ mod tests {
 
     #[test]
     fn overflowing_durations_are_refused() {
-        assert_eq!(
-            parse_duration_ms("99999999999999999999d"),
-            Err(ValueProblem::Overflow)
-        );
+        assert_eq!(parse_duration_ms("99999999999999999999d"), Err(ValueProblem::Overflow));
         let digits = "9".repeat(60);
-        assert_eq!(
-            parse_duration_ms(&format!("{digits}ms")),
-            Err(ValueProblem::Overflow)
-        );
-        assert_eq!(
-            parse_raw_duration_ms("18446744073709551616"),
-            Err(ValueProblem::Overflow)
-        );
+        assert_eq!(parse_duration_ms(&format!("{digits}ms")), Err(ValueProblem::Overflow));
+        assert_eq!(parse_raw_duration_ms("18446744073709551616"), Err(ValueProblem::Overflow));
         assert_eq!(parse_raw_duration_ms("18446744073709551615"), Ok(u64::MAX));
     }
 
@@ -379,35 +338,15 @@ mod tests {
 
     #[test]
     fn malformed_or_overflowing_sizes_are_refused() {
-        for text in [
-            "",
-            "MB",
-            "1.5",
-            "1 XB",
-            "1 MiB",
-            "1 MB extra",
-            "1,5 MB",
-            "1. MB",
-            "- MB",
-        ] {
-            assert_eq!(
-                parse_size_bytes(text),
-                Err(ValueProblem::Malformed),
-                "`{text}`"
-            );
+        for text in ["", "MB", "1.5", "1 XB", "1 MiB", "1 MB extra", "1,5 MB", "1. MB", "- MB"] {
+            assert_eq!(parse_size_bytes(text), Err(ValueProblem::Malformed), "`{text}`");
         }
         assert_eq!(parse_size_bytes("-1 MB"), Err(ValueProblem::Negative));
         assert_eq!(parse_size_bytes("16 EB"), Err(ValueProblem::Overflow));
         assert_eq!(parse_size_bytes("1 ZB"), Err(ValueProblem::Overflow));
-        assert_eq!(
-            parse_size_bytes("18446744073709551616"),
-            Err(ValueProblem::Overflow)
-        );
+        assert_eq!(parse_size_bytes("18446744073709551616"), Err(ValueProblem::Overflow));
         let digits = "9".repeat(50);
-        assert_eq!(
-            parse_size_bytes(&format!("{digits} GB")),
-            Err(ValueProblem::Overflow)
-        );
+        assert_eq!(parse_size_bytes(&format!("{digits} GB")), Err(ValueProblem::Overflow));
     }
 
     #[test]
@@ -418,62 +357,27 @@ mod tests {
         assert_eq!(parse_percent("44.4", true), Ok(44.4));
         assert_eq!(parse_percent("100", true), Ok(100.0));
         for text in ["87.5", "%", "x%", "1e3%", "inf%", "NaN%", ""] {
-            assert_eq!(
-                parse_percent(text, false),
-                Err(ValueProblem::Malformed),
-                "`{text}`"
-            );
+            assert_eq!(parse_percent(text, false), Err(ValueProblem::Malformed), "`{text}`");
         }
         for text in ["87.5%", "inf", "NaN", "1e3", ""] {
-            assert_eq!(
-                parse_percent(text, true),
-                Err(ValueProblem::Malformed),
-                "`{text}`"
-            );
+            assert_eq!(parse_percent(text, true), Err(ValueProblem::Malformed), "`{text}`");
         }
         assert_eq!(parse_percent("-3.0%", false), Err(ValueProblem::Negative));
-        assert_eq!(
-            parse_percent(&"9".repeat(400), true),
-            Err(ValueProblem::Overflow)
-        );
+        assert_eq!(parse_percent(&"9".repeat(400), true), Err(ValueProblem::Overflow));
     }
 
     #[test]
     fn timestamps_read_as_utc() {
         // Checked against `calendar.timegm` for the same wall-clock time.
-        assert_eq!(
-            parse_timestamp_ms("2021-02-17 17:03:21.800"),
-            Ok(1_613_581_401_800)
-        );
-        assert_eq!(
-            parse_timestamp_ms("2022-05-13 03:02:26.406"),
-            Ok(1_652_410_946_406)
-        );
-        assert_eq!(
-            parse_timestamp_ms("2021-02-17 17:03:21"),
-            Ok(1_613_581_401_000)
-        );
+        assert_eq!(parse_timestamp_ms("2021-02-17 17:03:21.800"), Ok(1_613_581_401_800));
+        assert_eq!(parse_timestamp_ms("2022-05-13 03:02:26.406"), Ok(1_652_410_946_406));
+        assert_eq!(parse_timestamp_ms("2021-02-17 17:03:21"), Ok(1_613_581_401_000));
         assert_eq!(parse_timestamp_ms("1970-01-01 00:00:00.000"), Ok(0));
-        for text in [
-            "2021-02-17",
-            "2021-02-30 00:00:00.000",
-            "17:03:21.800",
-            "1613581401800",
-        ] {
-            assert_eq!(
-                parse_timestamp_ms(text),
-                Err(ValueProblem::Malformed),
-                "`{text}`"
-            );
+        for text in ["2021-02-17", "2021-02-30 00:00:00.000", "17:03:21.800", "1613581401800"] {
+            assert_eq!(parse_timestamp_ms(text), Err(ValueProblem::Malformed), "`{text}`");
         }
-        assert_eq!(
-            parse_raw_timestamp_ms("1669569904223"),
-            Ok(1_669_569_904_223)
-        );
-        assert_eq!(
-            parse_raw_timestamp_ms("9223372036854775808"),
-            Err(ValueProblem::Overflow)
-        );
+        assert_eq!(parse_raw_timestamp_ms("1669569904223"), Ok(1_669_569_904_223));
+        assert_eq!(parse_raw_timestamp_ms("9223372036854775808"), Err(ValueProblem::Overflow));
         assert_eq!(parse_raw_timestamp_ms("-5"), Err(ValueProblem::Negative));
     }
 
@@ -489,13 +393,7 @@ mod tests {
         assert_eq!(parse_signed("137"), Ok(137));
         assert_eq!(parse_signed("--1"), Err(ValueProblem::Malformed));
         assert_eq!(parse_signed("-9223372036854775808"), Ok(i64::MIN));
-        assert_eq!(
-            parse_signed("-9223372036854775809"),
-            Err(ValueProblem::Overflow)
-        );
-        assert_eq!(
-            parse_signed("9223372036854775808"),
-            Err(ValueProblem::Overflow)
-        );
+        assert_eq!(parse_signed("-9223372036854775809"), Err(ValueProblem::Overflow));
+        assert_eq!(parse_signed("9223372036854775808"), Err(ValueProblem::Overflow));
     }
 }

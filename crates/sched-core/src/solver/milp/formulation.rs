@@ -15,9 +15,7 @@
 //! ```
 
 use good_lp::solvers::highs::highs as highs_solver;
-use good_lp::{
-    variable, Expression, ProblemVariables, SolverModel, Variable,
-};
+use good_lp::{variable, Expression, ProblemVariables, SolverModel, Variable};
 
 use super::reduction::Reduced;
 use super::MilpError;
@@ -64,10 +62,8 @@ impl Builder {
 
 /// Builds the model for `reduced`.
 pub(crate) fn formulate(reduced: &Reduced<'_>) -> Result<Formulation, MilpError> {
-    let mut b = Builder {
-        vars: ProblemVariables::new(),
-        handles: Vec::with_capacity(reduced.variables()),
-    };
+    let mut b =
+        Builder { vars: ProblemVariables::new(), handles: Vec::with_capacity(reduced.variables()) };
     let mut columns = Columns::default();
     let mut objective = Expression::with_capacity(reduced.bins());
 
@@ -184,14 +180,8 @@ pub(crate) fn formulate(reduced: &Reduced<'_>) -> Result<Formulation, MilpError>
     for row in rows {
         problem.add_constraint(row);
     }
-    let model = problem
-        .try_into_inner()
-        .map_err(|e| MilpError::Build(e.to_string()))?;
-    Ok(Formulation {
-        model,
-        columns,
-        size,
-    })
+    let model = problem.try_into_inner().map_err(|e| MilpError::Build(e.to_string()))?;
+    Ok(Formulation { model, columns, size })
 }
 
 /// Total demand of `counts[f]` tasks of each fitting shape, for checks.

@@ -80,11 +80,7 @@ impl MilpConfig {
 
     /// The same limits with relative gap `gap` (clamped to `[0, 1]`).
     pub fn with_relative_gap(mut self, gap: f64) -> Self {
-        self.relative_gap = if gap.is_finite() {
-            gap.clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
+        self.relative_gap = if gap.is_finite() { gap.clamp(0.0, 1.0) } else { 0.0 };
         self
     }
 
@@ -154,19 +150,16 @@ impl Milp {
         // Nothing to buy: the greedy plan launches nothing, which is optimal.
         if greedy_cost <= COST_EPSILON {
             let mut plan = greedy;
-            plan.solve = Some(report(
-                SolveStatus::Optimal,
-                SolverStop::NotRun,
-                0.0,
-                0.0,
-                None,
-                size,
-            ));
+            plan.solve =
+                Some(report(SolveStatus::Optimal, SolverStop::NotRun, 0.0, 0.0, None, size));
             return plan;
         }
         let pattern_bound = reduced.pattern_bound.min(greedy_cost);
         if greedy_cost - pattern_bound <= outcome::ABSOLUTE_GAP_USD_PER_HOUR {
-            debug!(greedy = greedy_cost, pattern_bound, "the pattern bound proves the greedy plan optimal");
+            debug!(
+                greedy = greedy_cost,
+                pattern_bound, "the pattern bound proves the greedy plan optimal"
+            );
             let mut plan = greedy;
             plan.solve = Some(report(
                 SolveStatus::Optimal,
@@ -208,7 +201,8 @@ impl Milp {
                 let objective = plan.launch_cost_per_hour().0;
                 let bound = bound.max(pattern_bound).clamp(0.0, objective);
                 let status = status_of(stop, improved, objective, bound);
-                if matches!(status, SolveStatus::Infeasible) || stop == SolverStop::SolutionRejected {
+                if matches!(status, SolveStatus::Infeasible) || stop == SolverStop::SolutionRejected
+                {
                     warn!(%stop, "HiGHS disagrees with a feasible greedy plan; keeping it");
                 }
                 debug!(
@@ -250,57 +244,87 @@ impl Milp {
         reduced: &Reduced<'_>,
         greedy: &Plan,
     ) -> Result<(Option<Plan>, SolverStop, f64, f64, ModelSize), MilpError> {
-        let formulation::Formulation {
-            mut model,
-            columns,
-            size,
-        } = formulation::formulate(reduced)?;
+        let formulation::Formulation { mut model, columns, size } =
+            formulation::formulate(reduced)?;
 
         // Limits, then the warm start.
-        let options: [(&'static str, f64); 3] = [
-            ("time_limit", self.config.time_limit_ms as f64 / 1000.0),
+        let limit_s = self.config.time_limit_ms as f64 / 1000.0;
+        let options: [(&'static str, f64); 2] = [
             ("mip_rel_gap", self.config.relative_gap),
             ("mip_abs_gap", outcome::ABSOLUTE_GAP_USD_PER_HOUR),
         ];
         for (option, value) in options {
-            model
-                .try_set_option(option, value)
-                .map_err(|_| MilpError::Option { option, value })?;
+            model.try_set_option(option, value).map_err(|_| MilpError::Option { option, value })?;
         }
-        match warm_start::greedy_point(reduced, &columns, greedy) {
-            Some(point) => {
-                if model.try_set_solution(Some(&point), None, None, None).is_err() {
+        let point = warm_start::greedy_point(reduced, &columns, greedy);
+        if point.is_none() {
+            warn!("the greedy plan does not map onto the model; solving cold");
+        }
+
+        // HiGHS 1.12 can hand back the MIP start instead of its own optimum
+        // when presolve solves the model outright (its objective then does
+        // not match the columns). Such a run is repeated once without presolve.
+        let mut spent = 0.0;
+        for presolve in [true, false] {
+            let time_limit = (limit_s - spent).max(0.0);
+            model
+                .try_set_option("time_limit", time_limit)
+                .map_err(|_| MilpError::Option { option: "time_limit", value: time_limit })?;
+            if !presolve {
+                model
+                    .try_set_option("presolve", "off")
+                    .map_err(|_| MilpError::Option { option: "presolve", value: 0.0 })?;
+            }
+            if let Some(point) = &point {
+                if model.try_set_solution(Some(point), None, None, None).is_err() {
                     warn!("HiGHS refused the greedy warm start");
                 }
             }
-            None => warn!("the greedy plan does not map onto the model; solving cold"),
-        }
-
-        let solved = model
-            .try_solve()
-            .map_err(|status| MilpError::Run(format!("{status:?}")))?;
-        let info = run_info(&solved);
-        let mut stop = info.stop;
-        let plan = if info.has_solution {
-            let values = solved.get_solution();
-            let plan = plan_from(reduced, &columns, values.columns());
-            eprintln!("DEBUG values {:?} cols {:?} plan {:?}", values.columns(), columns, plan.as_ref().map(|p| p.launch_cost_per_hour()));
-            if plan.is_none() {
-                stop = SolverStop::SolutionRejected;
+            let solved =
+                model.try_solve().map_err(|status| MilpError::Run(format!("{status:?}")))?;
+            let info = run_info(&solved);
+            spent += info.run_time_s;
+            let mut stop = info.stop;
+            let mut plan = None;
+            if info.has_solution {
+                let values = solved.get_solution();
+                let claimed = solved.objective_value();
+                let actual = objective_of(reduced, &columns, values.columns());
+                if presolve && (actual - claimed).abs() > 1e-6 * claimed.abs().max(1.0) {
+                    warn!(claimed, actual, "HiGHS solution does not match its objective; solving again without presolve");
+                    model = highs::Model::from(solved);
+                    continue;
+                }
+                plan = plan_from(reduced, &columns, values.columns());
+                if plan.is_none() {
+                    stop = SolverStop::SolutionRejected;
+                }
             }
-            plan
-        } else {
-            None
-        };
-        let bound = match info.stop {
-            SolverStop::Infeasible
-            | SolverStop::UnboundedOrInfeasible
-            | SolverStop::Unbounded
-            | SolverStop::SolverError => 0.0,
-            _ => info.dual_bound.unwrap_or(0.0),
-        };
-        Ok((plan, stop, bound, info.run_time_s, size))
+            let bound = match info.stop {
+                SolverStop::Infeasible
+                | SolverStop::UnboundedOrInfeasible
+                | SolverStop::Unbounded
+                | SolverStop::SolverError => 0.0,
+                _ => info.dual_bound.unwrap_or(0.0),
+            };
+            return Ok((plan, stop, bound, spent, size));
+        }
+        Err(MilpError::Run("HiGHS returned inconsistent solutions twice".into()))
     }
+}
+
+/// The model's objective at `values`: the price of every open slot.
+fn objective_of(reduced: &Reduced<'_>, columns: &formulation::Columns, values: &[f64]) -> f64 {
+    reduced
+        .kinds
+        .iter()
+        .zip(&columns.open)
+        .map(|(kind, open)| {
+            open.iter()
+                .map(|&col| kind.candidate.price.0 * values.get(col).copied().unwrap_or(0.0))
+                .sum::<f64>()
+        })
+        .sum()
 }
 
 impl Solver for Milp {
@@ -335,20 +359,14 @@ pub struct Auto {
 
 impl Default for Auto {
     fn default() -> Self {
-        Auto {
-            milp: MilpConfig::default(),
-            max_milp_variables: 20_000,
-        }
+        Auto { milp: MilpConfig::default(), max_milp_variables: 20_000 }
     }
 }
 
 impl Auto {
     /// Auto with these exact-solve limits and size threshold.
     pub fn new(milp: MilpConfig, max_milp_variables: usize) -> Self {
-        Auto {
-            milp,
-            max_milp_variables,
-        }
+        Auto { milp, max_milp_variables }
     }
 }
 
@@ -379,5 +397,59 @@ impl Solver for Auto {
         } else {
             greedy
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::catalog::{Architecture, CapacityType, OfferingId};
+    use crate::policy::Candidate;
+    use crate::problem::{PendingTask, TaskId};
+    use crate::resources::Resources;
+
+    fn candidate(id: u32, cpus: u64, mib: u64, price: f64) -> Candidate {
+        Candidate {
+            offering: OfferingId(id),
+            capacity: Resources::cpus_mib(cpus, mib),
+            price: UsdPerHour(price),
+            capacity_type: CapacityType::OnDemand,
+            arch: Architecture::X86_64,
+            type_name: Arc::from(format!("t{id}.test")),
+        }
+    }
+
+    #[test]
+    fn the_greedy_warm_start_is_a_feasible_incumbent() {
+        let candidates = vec![candidate(0, 4, 16_384, 0.20), candidate(1, 16, 65_536, 0.70)];
+        let tasks: Vec<PendingTask> = (0..30)
+            .map(|i| {
+                PendingTask::new(
+                    TaskId(i),
+                    Resources::new(500 + 250 * (i % 4), 1024 * (1 + i % 3), 0),
+                )
+            })
+            .collect();
+        let problem = PlacementProblem::new(tasks, &candidates);
+        let greedy = Greedy.solve(&problem);
+        let reduced = reduce(&problem, &greedy);
+        // No time at all: whatever HiGHS holds is the start it was given.
+        let milp = Milp::new(MilpConfig::default().with_time_limit_ms(0));
+        let (plan, stop, _, time, _) = milp.run(&reduced, &greedy).unwrap();
+        let plan = plan.expect("the warm start is kept as the incumbent");
+        assert!(plan.launch_cost_per_hour().0 <= greedy.launch_cost_per_hour().0 + 1e-9);
+        assert!(time >= 0.0);
+        assert!(matches!(stop, SolverStop::TimeLimit | SolverStop::Optimal), "{stop}");
+    }
+
+    #[test]
+    fn an_empty_problem_is_optimal_without_running() {
+        let candidates = vec![candidate(0, 4, 16_384, 0.20)];
+        let plan = Milp::default().solve(&PlacementProblem::new(Vec::new(), &candidates));
+        let report = plan.solve.expect("report");
+        assert_eq!(report.status, SolveStatus::Optimal);
+        assert_eq!(report.stop, SolverStop::NotRun);
     }
 }

@@ -48,21 +48,12 @@ pub(crate) struct RunInfo {
 /// Reads the status, bound and run time of a finished run.
 pub(crate) fn run_info(solved: &SolvedModel) -> RunInfo {
     let stop = stop_of(solved.status());
-    let dual_bound = solved
-        .double_info_value(c"mip_dual_bound")
-        .ok()
-        .filter(|b| b.is_finite());
+    let dual_bound = solved.double_info_value(c"mip_dual_bound").ok().filter(|b| b.is_finite());
     // SAFETY: `as_ptr` is the live HiGHS instance owned by `solved`, which
     // outlives the call; `Highs_getRunTime` only reads its timer.
     let run_time_s = unsafe { highs_sys::Highs_getRunTime(solved.as_ptr()) };
     let has_solution = solved.primal_solution_status() == HighsSolutionStatus::Feasible;
-    eprintln!("DEBUG status {:?} obj {} primal {:?}", solved.status(), solved.objective_value(), solved.primal_solution_status());
-    RunInfo {
-        stop,
-        dual_bound,
-        run_time_s,
-        has_solution,
-    }
+    RunInfo { stop, dual_bound, run_time_s, has_solution }
 }
 
 /// Turns column values into a plan, checking every bin in exact integer
@@ -73,10 +64,7 @@ pub(crate) fn plan_from(reduced: &Reduced<'_>, columns: &Columns, values: &[f64]
         let n = v.round();
         ((v - n).abs() <= 1e-6 && n >= 0.0).then_some(n as u64)
     };
-    let mut plan = Plan {
-        unschedulable: reduced.unschedulable.clone(),
-        ..Plan::default()
-    };
+    let mut plan = Plan { unschedulable: reduced.unschedulable.clone(), ..Plan::default() };
     for &(task, id) in &reduced.fixed {
         plan.assign(task, Placement::Existing(id));
     }
@@ -116,18 +104,22 @@ pub(crate) fn plan_from(reduced: &Reduced<'_>, columns: &Columns, values: &[f64]
             }
         }
     }
-    let all_placed = next
-        .iter()
-        .zip(&reduced.shapes)
-        .all(|(&n, s)| n == s.tasks.len());
+    let all_placed = next.iter().zip(&reduced.shapes).all(|(&n, s)| n == s.tasks.len());
     all_placed.then_some(plan)
 }
 
 /// What is proven about the returned plan, given why HiGHS stopped and
 /// whether its plan beat the greedy one.
-pub(crate) fn status_of(stop: SolverStop, improved: bool, objective: f64, bound: f64) -> SolveStatus {
+pub(crate) fn status_of(
+    stop: SolverStop,
+    improved: bool,
+    objective: f64,
+    bound: f64,
+) -> SolveStatus {
     match stop {
-        SolverStop::Optimal if objective - bound <= ABSOLUTE_GAP_USD_PER_HOUR => SolveStatus::Optimal,
+        SolverStop::Optimal if objective - bound <= ABSOLUTE_GAP_USD_PER_HOUR => {
+            SolveStatus::Optimal
+        }
         SolverStop::Optimal => SolveStatus::FeasibleAtGapLimit,
         SolverStop::TimeLimit if improved => SolveStatus::FeasibleAtTimeLimit,
         SolverStop::IterationLimit

@@ -32,21 +32,44 @@ use std::collections::HashMap;
 use tracing::warn;
 
 use crate::catalog::{Architecture, OfferingId};
-use crate::pricing::pattern;
-use crate::pricing::PatternLimits;
 use crate::plan::{Placement, Plan, Unschedulable};
 use crate::policy::Candidate;
-use crate::problem::{arch_ok, InstanceId, PlacementProblem, TaskId};
+use crate::pricing::pattern;
+use crate::pricing::PatternLimits;
+use crate::problem::{arch_ok, InstanceId, PendingTask, PlacementProblem, TaskId};
 use crate::resources::Resources;
 use crate::solver::greedy::{how_many_fit, prune_dominated};
 
-/// Tasks of one demand and architecture.
+/// Which tasks may share a new instance, as the greedy solver rules it: tasks
+/// with a runtime estimate share with one another (the longest sets the
+/// bin's life); tasks without one share only with their own group, since
+/// nothing says how long another process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum Class {
+    /// Tasks with an expected runtime.
+    Timed,
+    /// Tasks of this group without one.
+    Group(u32),
+}
+
+impl Class {
+    fn of(task: &PendingTask) -> Class {
+        match task.expected_runtime {
+            Some(_) => Class::Timed,
+            None => Class::Group(task.group),
+        }
+    }
+}
+
+/// Tasks of one demand, architecture and sharing class.
 #[derive(Debug, Clone)]
 pub(crate) struct ShapeGroup {
     /// What each task needs.
     pub demand: Resources,
     /// The architecture each task needs, if any.
     pub arch: Option<Architecture>,
+    /// Which tasks it may share a new instance with.
+    pub class: Class,
     /// The tasks, in submission order.
     pub tasks: Vec<TaskId>,
     /// Positive integer weight used to order the bins of one candidate by
@@ -54,11 +77,14 @@ pub(crate) struct ShapeGroup {
     pub weight: f64,
 }
 
-/// A candidate and the bin slots the model gives it.
+/// A candidate, for tasks of one sharing class, and the bin slots the model
+/// gives it.
 #[derive(Debug, Clone)]
 pub(crate) struct BinKind<'a> {
     /// The candidate.
     pub candidate: &'a Candidate,
+    /// The only class its bins hold.
+    pub class: Class,
     /// How many bins of it the model may open.
     pub slots: usize,
     /// How many bins of it the greedy plan opens: slots never go below.
@@ -125,9 +151,7 @@ impl Reduced<'_> {
 pub(crate) fn reduce<'a>(problem: &PlacementProblem<'a>, greedy: &Plan) -> Reduced<'a> {
     let pruned = prune_dominated(problem.candidates);
     let holds = |demand: &Resources, arch: Option<Architecture>| {
-        pruned
-            .iter()
-            .any(|c| demand.fits_in(&c.capacity) && arch_ok(arch, c.arch))
+        pruned.iter().any(|c| demand.fits_in(&c.capacity) && arch_ok(arch, c.arch))
     };
 
     // Tasks no candidate holds: fixed where greedy put them, else unschedulable.
@@ -141,7 +165,7 @@ pub(crate) fn reduce<'a>(problem: &PlacementProblem<'a>, greedy: &Plan) -> Reduc
         .collect();
     let mut room_free: Vec<Resources> = problem.instances.iter().map(|i| i.free).collect();
     let mut fixed = Vec::new();
-    let mut index: HashMap<(Resources, Option<Architecture>), usize> = HashMap::new();
+    let mut index: HashMap<(Resources, Option<Architecture>, Class), usize> = HashMap::new();
     let mut shapes: Vec<ShapeGroup> = Vec::new();
     for task in &problem.tasks {
         if !holds(&task.demand, task.arch) {
@@ -153,10 +177,12 @@ pub(crate) fn reduce<'a>(problem: &PlacementProblem<'a>, greedy: &Plan) -> Reduc
             }
             continue;
         }
-        let at = *index.entry((task.demand, task.arch)).or_insert_with(|| {
+        let class = Class::of(task);
+        let at = *index.entry((task.demand, task.arch, class)).or_insert_with(|| {
             shapes.push(ShapeGroup {
                 demand: task.demand,
                 arch: task.arch,
+                class,
                 tasks: Vec::new(),
                 weight: weight(&task.demand),
             });
@@ -172,8 +198,8 @@ pub(crate) fn reduce<'a>(problem: &PlacementProblem<'a>, greedy: &Plan) -> Reduc
         .iter()
         .zip(&room_free)
         .filter_map(|(inst, free)| {
-            let fits = fitting(&shapes, free, inst.arch);
-            (!fits.is_empty()).then(|| Room {
+            let fits = fitting(&shapes, free, inst.arch, None);
+            (!fits.is_empty()).then_some(Room {
                 instance: inst.id,
                 arch: inst.arch,
                 free: *free,
@@ -184,28 +210,36 @@ pub(crate) fn reduce<'a>(problem: &PlacementProblem<'a>, greedy: &Plan) -> Reduc
 
     // Candidates that fit some shape, with their slot bounds.
     let greedy_cost = greedy.launch_cost_per_hour().0;
-    let mut greedy_bins: HashMap<OfferingId, usize> = HashMap::new();
-    for launch in &greedy.launches {
-        *greedy_bins.entry(launch.offering).or_default() += 1;
+    let class_of: HashMap<TaskId, Class> =
+        shapes.iter().flat_map(|s| s.tasks.iter().map(move |&t| (t, s.class))).collect();
+    let mut launch_class: Vec<Option<Class>> = vec![None; greedy.launches.len()];
+    for a in &greedy.assignments {
+        if let (Placement::New(n), Some(&class)) = (a.placement, class_of.get(&a.task)) {
+            if let Some(slot) = launch_class.get_mut(n) {
+                *slot = Some(class);
+            }
+        }
     }
+    let mut greedy_bins: HashMap<(OfferingId, Class), usize> = HashMap::new();
+    for (launch, class) in greedy.launches.iter().zip(&launch_class) {
+        if let Some(class) = class {
+            *greedy_bins.entry((launch.offering, *class)).or_default() += 1;
+        }
+    }
+    let mut classes: Vec<Class> = shapes.iter().map(|s| s.class).collect();
+    classes.sort_unstable();
+    classes.dedup();
     let kinds = pruned
         .iter()
-        .filter_map(|&candidate| {
-            let fits = fitting(&shapes, &candidate.capacity, candidate.arch);
+        .flat_map(|&candidate| classes.iter().map(move |&class| (candidate, class)))
+        .filter_map(|(candidate, class)| {
+            let fits = fitting(&shapes, &candidate.capacity, candidate.arch, Some(class));
             if fits.is_empty() {
                 return None;
             }
-            let floor = greedy_bins
-                .get(&candidate.offering)
-                .copied()
-                .unwrap_or(0);
+            let floor = greedy_bins.get(&(candidate.offering, class)).copied().unwrap_or(0);
             let slots = slot_bound(&shapes, &fits, candidate, greedy_cost).max(floor);
-            (slots > 0).then_some(BinKind {
-                candidate,
-                slots,
-                floor,
-                fits,
-            })
+            (slots > 0).then_some(BinKind { candidate, class, slots, floor, fits })
         })
         .collect();
 
@@ -234,17 +268,22 @@ pub(crate) fn tighten(reduced: &mut Reduced<'_>, greedy_cost: f64, limits: &Patt
     if reduced.shapes.is_empty() || reduced.kinds.is_empty() {
         return;
     }
+    let mut classes: Vec<Class> = reduced.shapes.iter().map(|s| s.class).collect();
+    classes.sort_unstable();
+    classes.dedup();
     let input = pattern::Columns {
         demands: reduced.shapes.iter().map(|s| s.demand).collect(),
         arches: reduced.shapes.iter().map(|s| s.arch).collect(),
         need: reduced.shapes.iter().map(|s| s.tasks.len() as f64).collect(),
         caps: Some(reduced.shapes.iter().map(|s| s.tasks.len() as u64).collect()),
         candidates: reduced.kinds.iter().map(|k| k.candidate).collect(),
-        rooms: reduced
-            .rooms
+        shape_class: reduced.shapes.iter().map(|s| class_index(&classes, s.class)).collect(),
+        candidate_class: reduced
+            .kinds
             .iter()
-            .map(|r| (r.free, r.arch))
+            .map(|k| Some(class_index(&classes, k.class)))
             .collect(),
+        rooms: reduced.rooms.iter().map(|r| (r.free, r.arch)).collect(),
     };
     let generated = match pattern::column_generation(&input, limits) {
         Ok(g) => g,
@@ -267,18 +306,29 @@ pub(crate) fn tighten(reduced: &mut Reduced<'_>, greedy_cost: f64, limits: &Patt
     reduced.kinds.retain(|k| k.slots > 0);
 }
 
+/// Position of `class` in the sorted, deduplicated `classes`.
+fn class_index(classes: &[Class], class: Class) -> usize {
+    classes.binary_search(&class).unwrap_or(0)
+}
+
 /// A positive integer weight for ordering bins by load. Any fixed positive
 /// weights are valid for symmetry breaking; these are exact in `f64`.
 fn weight(demand: &Resources) -> f64 {
     (demand.millicpus + demand.memory_mib + 1_000_000 * u64::from(demand.gpus) + 1) as f64
 }
 
-/// Shapes that fit `capacity` on `arch`, with how many of each fit.
-fn fitting(shapes: &[ShapeGroup], capacity: &Resources, arch: Architecture) -> Vec<(usize, usize)> {
+/// Shapes that fit `capacity` on `arch` (of `class`, when given), with how
+/// many of each fit.
+fn fitting(
+    shapes: &[ShapeGroup],
+    capacity: &Resources,
+    arch: Architecture,
+    class: Option<Class>,
+) -> Vec<(usize, usize)> {
     shapes
         .iter()
         .enumerate()
-        .filter(|(_, s)| arch_ok(s.arch, arch))
+        .filter(|(_, s)| arch_ok(s.arch, arch) && class.is_none_or(|c| c == s.class))
         .filter_map(|(i, s)| {
             let n = how_many_fit(&s.demand, capacity, s.tasks.len());
             (n > 0).then_some((i, n))
@@ -332,7 +382,7 @@ mod tests {
 
     use super::*;
     use crate::catalog::{CapacityType, UsdPerHour};
-    use crate::problem::{ExistingInstance, PendingTask};
+    use crate::problem::ExistingInstance;
     use crate::solver::{Greedy, Solver};
 
     fn candidate(id: u32, cpus: u64, mib: u64, price: f64) -> Candidate {
@@ -347,11 +397,7 @@ mod tests {
     }
 
     fn task(id: u64, cpus: u64, mib: u64) -> PendingTask {
-        PendingTask {
-            id: TaskId(id),
-            demand: Resources::cpus_mib(cpus, mib),
-            arch: None,
-        }
+        PendingTask::new(TaskId(id), Resources::cpus_mib(cpus, mib))
     }
 
     #[test]
@@ -367,11 +413,7 @@ mod tests {
         let reduced = reduce(&problem, &greedy);
         assert_eq!(reduced.shapes.len(), 2);
         assert_eq!(reduced.shapes[0].tasks, vec![TaskId(0), TaskId(1)]);
-        let kept: Vec<u32> = reduced
-            .kinds
-            .iter()
-            .map(|k| k.candidate.offering.0)
-            .collect();
+        let kept: Vec<u32> = reduced.kinds.iter().map(|k| k.candidate.offering.0).collect();
         // 1 is dominated by 0; 2 costs more than the whole greedy plan (0.10).
         assert_eq!(kept, vec![0]);
     }
@@ -391,11 +433,7 @@ mod tests {
             assert!(kind.slots < 40, "{kind:?}");
         }
         // Load on the big one: 40 * (1/16 + 1/64) = 3.125, so at most 7 bins.
-        let big = reduced
-            .kinds
-            .iter()
-            .find(|k| k.candidate.offering.0 == 1)
-            .unwrap();
+        let big = reduced.kinds.iter().find(|k| k.candidate.offering.0 == 1).unwrap();
         assert!(big.slots <= 7, "{big:?}");
     }
 
@@ -409,6 +447,7 @@ mod tests {
             offering: OfferingId(0),
             arch: Architecture::X86_64,
             free: Resources::cpus_mib(8, 2048),
+            busy_for: None,
         });
         let greedy = Greedy.solve(&problem);
         let reduced = reduce(&problem, &greedy);

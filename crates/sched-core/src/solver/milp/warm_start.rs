@@ -9,32 +9,32 @@
 use std::collections::HashMap;
 
 use super::formulation::Columns;
-use super::reduction::Reduced;
+use super::reduction::{Class, Reduced};
 use crate::catalog::OfferingId;
 use crate::plan::{Placement, Plan};
 use crate::problem::{InstanceId, TaskId};
 
 /// Column values of the greedy plan, or `None` when the plan does not map
 /// onto the model (a launch of a candidate the model dropped, say).
-pub(crate) fn greedy_point(reduced: &Reduced<'_>, columns: &Columns, greedy: &Plan) -> Option<Vec<f64>> {
+pub(crate) fn greedy_point(
+    reduced: &Reduced<'_>,
+    columns: &Columns,
+    greedy: &Plan,
+) -> Option<Vec<f64>> {
     let shape_of: HashMap<TaskId, usize> = reduced
         .shapes
         .iter()
         .enumerate()
         .flat_map(|(s, shape)| shape.tasks.iter().map(move |&t| (t, s)))
         .collect();
-    let kind_of: HashMap<OfferingId, usize> = reduced
+    let kind_of: HashMap<(OfferingId, Class), usize> = reduced
         .kinds
         .iter()
         .enumerate()
-        .map(|(k, kind)| (kind.candidate.offering, k))
+        .map(|(k, kind)| ((kind.candidate.offering, kind.class), k))
         .collect();
-    let room_of: HashMap<InstanceId, usize> = reduced
-        .rooms
-        .iter()
-        .enumerate()
-        .map(|(r, room)| (room.instance, r))
-        .collect();
+    let room_of: HashMap<InstanceId, usize> =
+        reduced.rooms.iter().enumerate().map(|(r, room)| (room.instance, r)).collect();
 
     // Shape counts per greedy launch and per room.
     let shapes = reduced.shapes.len();
@@ -53,14 +53,13 @@ pub(crate) fn greedy_point(reduced: &Reduced<'_>, columns: &Columns, greedy: &Pl
     // Launches grouped by candidate, heaviest first.
     let mut bins: Vec<Vec<Vec<u64>>> = vec![Vec::new(); reduced.kinds.len()];
     for (launch, counts) in greedy.launches.iter().zip(per_launch) {
-        bins[*kind_of.get(&launch.offering)?].push(counts);
+        // Every task of a greedy bin is of one class; the first names it.
+        let s = counts.iter().position(|&n| n > 0)?;
+        let class = reduced.shapes[s].class;
+        bins[*kind_of.get(&(launch.offering, class))?].push(counts);
     }
     let load = |counts: &Vec<u64>| -> f64 {
-        counts
-            .iter()
-            .zip(&reduced.shapes)
-            .map(|(&n, s)| n as f64 * s.weight)
-            .sum()
+        counts.iter().zip(&reduced.shapes).map(|(&n, s)| n as f64 * s.weight).sum()
     };
     let mut point = vec![0.0; columns.len];
     for (k, kind) in reduced.kinds.iter().enumerate() {
@@ -74,7 +73,8 @@ pub(crate) fn greedy_point(reduced: &Reduced<'_>, columns: &Columns, greedy: &Pl
             for (f, &(s, _)) in kind.fits.iter().enumerate() {
                 point[columns.count[k][slot][f]] = counts[s] as f64;
             }
-            if counts.iter().enumerate().any(|(s, &n)| n > 0 && !kind.fits.iter().any(|f| f.0 == s)) {
+            if counts.iter().enumerate().any(|(s, &n)| n > 0 && !kind.fits.iter().any(|f| f.0 == s))
+            {
                 return None;
             }
         }
