@@ -28,7 +28,7 @@ fn real_shapes() -> Vec<Resources> {
 
 fn greedy(c: &mut Criterion) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let catalog = Catalog::from_csv_path(&root.join("data/catalog/ec2_catalog_us-east-1.csv"))
+    let catalog = Catalog::from_csv_path(root.join("data/catalog/ec2_catalog_us-east-1.csv"))
         .expect("bundled catalog");
     let candidates = Policy::default().candidates(&catalog).expect("candidates");
     let shapes = real_shapes();

@@ -14,7 +14,7 @@ use cloud_sched::{Catalog, Resources, TaskId};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let catalog = Catalog::from_csv_path(&root.join("data/catalog/ec2_catalog_us-east-1.csv"))?;
+    let catalog = Catalog::from_csv_path(root.join("data/catalog/ec2_catalog_us-east-1.csv"))?;
     let trace = read_trace(&root.join("data/traces/nfcore-rnaseq_k8s_raw_trace.csv"))?;
 
     // Every task of the trace, pending at once: the worst case for one decision.

@@ -21,3 +21,8 @@
 
 pub use sched_core::*;
 pub use sched_sim as sim;
+
+/// The README's examples, compiled and run as doc tests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

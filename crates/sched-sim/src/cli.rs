@@ -177,6 +177,7 @@ fn replay_command(args: &ReplayArgs) -> Result<String, CliError> {
                 path: path.clone(),
                 tasks: workload.tasks.len(),
                 skipped_cached: trace.skipped_cached,
+                repaired_lines: trace.repaired_lines.clone(),
                 requests: workload.requests().to_string(),
             },
             catalog: CatalogSummary {

@@ -18,6 +18,8 @@ pub struct TraceSummary {
     pub tasks: usize,
     /// CACHED rows skipped.
     pub skipped_cached: usize,
+    /// Lines whose separator-in-a-tag split was repaired (see docs/traces.md).
+    pub repaired_lines: Vec<u64>,
     /// `recorded`, `derived` or `mixed`: where the requests came from.
     pub requests: String,
 }
@@ -76,9 +78,13 @@ impl Report {
             "derived" => "; requests DERIVED from recorded usage (the trace has none)",
             _ => "; some requests DERIVED from recorded usage",
         };
+        let repaired = match self.trace.repaired_lines.len() {
+            0 => String::new(),
+            n => format!("; {n} row(s) with the separator in a tag repaired"),
+        };
         let _ = writeln!(
             out,
-            "{}: {} tasks ({} cached skipped{derived})",
+            "{}: {} tasks ({} cached skipped{derived}{repaired})",
             self.trace.path, self.trace.tasks, self.trace.skipped_cached
         );
         let _ = writeln!(

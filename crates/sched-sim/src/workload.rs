@@ -87,10 +87,11 @@ impl Workload {
         Workload { tasks }
     }
 
-    /// How the requests were obtained: recorded, derived, or a mix.
+    /// How the requests were obtained: `recorded`, `derived` (from usage, from
+    /// peers of the same process, or defaulted), or `mixed`.
     pub fn requests(&self) -> &'static str {
         let derived =
-            self.tasks.iter().filter(|t| t.request_source == RequestSource::Derived).count();
+            self.tasks.iter().filter(|t| t.request_source != RequestSource::Recorded).count();
         match derived {
             0 => "recorded",
             n if n == self.tasks.len() => "derived",

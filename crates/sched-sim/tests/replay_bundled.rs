@@ -15,7 +15,7 @@ fn data(path: &str) -> PathBuf {
 }
 
 fn replay_bundled(name: &str) -> (Workload, Vec<StrategyReport>) {
-    let catalog = Catalog::from_csv_path(&data("catalog/ec2_catalog_us-east-1.csv")).unwrap();
+    let catalog = Catalog::from_csv_path(data("catalog/ec2_catalog_us-east-1.csv")).unwrap();
     let trace = read_trace(&data(&format!("traces/{name}"))).unwrap();
     let workload = Workload::from_trace(&trace);
     let options = ReplayOptions { policy: Policy::default(), cloud: CloudConfig::default() };
