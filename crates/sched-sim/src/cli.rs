@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use sched_core::catalog::Catalog;
 use sched_core::policy::{AllowList, Policy, PolicyError, ProvisioningModel};
+use sched_core::solver::MilpConfig;
 use sched_core::time::Millis;
 use sched_core::CatalogError;
 use thiserror::Error;
@@ -64,6 +65,17 @@ impl From<ProvisioningArg> for ProvisioningModel {
     }
 }
 
+/// The solver of our engine, as spelled on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SolverArg {
+    /// Cost-aware first-fit-decreasing only.
+    Greedy,
+    /// Also replay with the exact MILP on every decision.
+    Milp,
+    /// Also replay with the MILP where the problem is small, greedy elsewhere.
+    Auto,
+}
+
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -99,6 +111,15 @@ pub struct ReplayArgs {
     /// How long an instance may sit idle before it is released, seconds.
     #[arg(long, default_value_t = Policy::default().idle_release_s)]
     pub idle_release_seconds: u64,
+    /// Solver of our engine: `milp` and `auto` are replayed next to `greedy`.
+    #[arg(long, value_enum, default_value_t = SolverArg::Greedy)]
+    pub solver: SolverArg,
+    /// Time HiGHS may spend on one decision, milliseconds.
+    #[arg(long, default_value_t = MilpConfig::default().time_limit_ms)]
+    pub milp_time_limit_ms: u64,
+    /// Relative gap at which HiGHS stops, e.g. 0.01 for 1%.
+    #[arg(long, default_value_t = MilpConfig::default().relative_gap)]
+    pub milp_gap: f64,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -171,7 +192,7 @@ fn replay_command(args: &ReplayArgs) -> Result<String, CliError> {
     let mut reports = Vec::with_capacity(traces.len());
     for (trace, path) in &traces {
         let workload = Workload::from_trace(trace);
-        let strategies = replay_all(&workload, &catalog, &Strategy::ALL, &options)?;
+        let strategies = replay_all(&workload, &catalog, &strategies_for(args.solver), &options)?;
         reports.push(Report {
             trace: TraceSummary {
                 path: path.clone(),
@@ -230,5 +251,26 @@ fn replay_options(args: &ReplayArgs) -> Result<ReplayOptions, CliError> {
         boot: Millis((args.boot_seconds * 1000.0).round() as u64),
         min_billing_s: args.min_billing_seconds,
     };
-    Ok(ReplayOptions { policy, cloud })
+    if !args.milp_gap.is_finite() || !(0.0..=1.0).contains(&args.milp_gap) {
+        return Err(CliError::BadOption {
+            option: "milp-gap",
+            value: args.milp_gap.to_string(),
+            why: "must be a fraction between 0 and 1",
+        });
+    }
+    let milp = MilpConfig::default()
+        .with_time_limit_ms(args.milp_time_limit_ms)
+        .with_relative_gap(args.milp_gap);
+    Ok(ReplayOptions { policy, cloud, milp })
+}
+
+/// The strategies a replay compares for the chosen solver.
+fn strategies_for(solver: SolverArg) -> Vec<Strategy> {
+    let mut strategies = Strategy::BASELINES_AND_GREEDY.to_vec();
+    match solver {
+        SolverArg::Greedy => {}
+        SolverArg::Milp => strategies.push(Strategy::Milp),
+        SolverArg::Auto => strategies.push(Strategy::Auto),
+    }
+    strategies
 }

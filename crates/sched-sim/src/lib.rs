@@ -10,6 +10,7 @@
 //! - [`strategy`]: the strategies compared (`single-instance`, `per-task`, `greedy`).
 //! - [`replay`]: the driver that runs a workload through the engine.
 //! - [`report`]: the JSON report and the table.
+//! - [`solve_log`]: per-decision solver outcomes, rolled up.
 //! - [`cli`]: the `sched-sim` command line.
 #![deny(missing_docs)]
 
@@ -17,6 +18,7 @@ pub mod cli;
 pub mod cloud;
 pub mod replay;
 pub mod report;
+pub mod solve_log;
 pub mod strategy;
 pub mod trace;
 pub mod workload;

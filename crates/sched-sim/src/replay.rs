@@ -6,19 +6,25 @@
 //! actions, and carries them out on the cloud. Deciding once per moment lets
 //! the solver see every task that arrived together.
 
+use std::collections::HashMap;
+
 use futures_executor::block_on;
+use sched_core::catalog::Architecture;
 use sched_core::engine::{Engine, EngineError, Event};
 use sched_core::lifecycle::{RunStatus, TaskStatus};
 use sched_core::policy::{Candidate, Policy, PolicyError};
-use sched_core::pricing::UnitPrices;
+use sched_core::pricing::{pattern_lp_bound, DemandShape, PatternLimits, UnitPrices};
 use sched_core::provider::{Provider, ProviderError, ProviderExt};
+use sched_core::resources::Resources;
+use sched_core::solver::MilpConfig;
 use sched_core::time::Millis;
 use sched_core::Catalog;
 use serde::Serialize;
 use thiserror::Error;
-use tracing::debug;
+use tracing::{debug, warn};
 
 use crate::cloud::{CloudConfig, SimCloud};
+use crate::solve_log::{Recording, SolveSummary};
 use crate::strategy::{single_instance_choice, solver_for, Strategy};
 use crate::workload::Workload;
 
@@ -98,6 +104,11 @@ pub struct StrategyReport {
     pub tasks: TaskCounts,
     /// Resource-time totals: requested, allocated, used and paid.
     pub resources: ResourceTotals,
+    /// The pattern-LP lower bound on the trace's cost, USD: stronger than
+    /// `lower_bound_usd`; `None` when it could not be computed.
+    pub pattern_bound_usd: Option<f64>,
+    /// What the solver did, decision by decision (exact solvers only).
+    pub solver: Option<SolveSummary>,
 }
 
 /// Cpu-seconds and MiB-seconds of one kind of resource-time.
@@ -130,6 +141,48 @@ pub struct ReplayOptions {
     pub policy: Policy,
     /// Boot and billing rules of the simulated cloud.
     pub cloud: CloudConfig,
+    /// Limits of the exact solver, for the `milp` and `auto` strategies.
+    pub milp: MilpConfig,
+}
+
+impl ReplayOptions {
+    /// The user's policy on the given cloud, with the exact solver's defaults.
+    pub fn new(policy: Policy, cloud: CloudConfig) -> Self {
+        ReplayOptions { policy, cloud, milp: MilpConfig::default() }
+    }
+}
+
+/// The trace's lower bounds under the user's policy, computed once per trace.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bounds {
+    /// Each task at the cheapest price of its dominant resource.
+    pub per_task_usd: f64,
+    /// The pattern-LP bound, where it could be computed.
+    pub pattern_usd: Option<f64>,
+}
+
+impl Bounds {
+    /// Both bounds of `workload` over `candidates`.
+    pub fn of(workload: &Workload, candidates: &[Candidate]) -> Self {
+        let mut work: HashMap<(Resources, Option<Architecture>), f64> = HashMap::new();
+        for task in &workload.tasks {
+            let seconds = task.script.runtime.as_secs_f64();
+            *work.entry((task.spec.allocated, task.spec.arch)).or_insert(0.0) += seconds;
+        }
+        let mut shapes: Vec<DemandShape> = work
+            .into_iter()
+            .map(|((demand, arch), task_seconds)| DemandShape { demand, arch, task_seconds })
+            .collect();
+        shapes.sort_by(|a, b| a.demand.cmp(&b.demand).then(a.arch.cmp(&b.arch)));
+        let pattern_usd = match pattern_lp_bound(&shapes, candidates, &PatternLimits::default()) {
+            Ok(bound) => Some(bound.bound_usd),
+            Err(error) => {
+                warn!(%error, "pattern-LP bound unavailable; reporting the per-task bound only");
+                None
+            }
+        };
+        Bounds { per_task_usd: lower_bound_usd(workload, candidates), pattern_usd }
+    }
 }
 
 /// Replays `workload` under `strategy`.
@@ -142,16 +195,31 @@ pub fn replay(
     strategy: Strategy,
     options: &ReplayOptions,
 ) -> Result<StrategyReport, ReplayError> {
+    let bounds = Bounds::of(workload, &options.policy.candidates(catalog)?);
+    replay_with_bounds(workload, catalog, strategy, options, bounds)
+}
+
+fn replay_with_bounds(
+    workload: &Workload,
+    catalog: &Catalog,
+    strategy: Strategy,
+    options: &ReplayOptions,
+    bounds: Bounds,
+) -> Result<StrategyReport, ReplayError> {
     let user_candidates = options.policy.candidates(catalog)?;
-    let bound = lower_bound_usd(workload, &user_candidates);
     let (policy, candidates, single) =
         strategy_setup(workload, catalog, strategy, options, user_candidates)?;
 
     let scripts = workload.tasks.iter().map(|t| (t.spec.id, t.script)).collect();
     let cloud = SimCloud::new(options.cloud, catalog.clone(), scripts);
-    let mut engine = Engine::new(policy, candidates, solver_for(strategy, single));
+    let (solver, log) = Recording::wrap(solver_for(strategy, single, options.milp));
+    let mut engine = Engine::new(policy, candidates, Box::new(solver));
     run(workload, &mut engine, &cloud, strategy)?;
-    Ok(summarize(workload, &engine, &cloud, strategy, bound))
+    let mut report = summarize(workload, &engine, &cloud, strategy, bounds);
+    if matches!(strategy, Strategy::Milp | Strategy::Auto) {
+        report.solver = Some(log.summary(strategy.name()));
+    }
+    Ok(report)
 }
 
 /// The policy, candidates and fixed instance each strategy runs with.
@@ -166,7 +234,7 @@ fn strategy_setup(
     // The engine expects the boot the simulated cloud will make it wait.
     policy.launch_overhead_s = options.cloud.boot.0.div_ceil(1000);
     match strategy {
-        Strategy::Greedy => Ok((policy, user_candidates, None)),
+        Strategy::Greedy | Strategy::Milp | Strategy::Auto => Ok((policy, user_candidates, None)),
         Strategy::PerTask => {
             // The instance goes as soon as its task ends; nothing to batch.
             policy.idle_release_s = 0;
@@ -275,7 +343,7 @@ fn summarize(
     engine: &Engine,
     cloud: &SimCloud,
     strategy: Strategy,
-    lower_bound_usd: f64,
+    bounds: Bounds,
 ) -> StrategyReport {
     let end = cloud.now();
     let min_billing = cloud.config().min_billing_s;
@@ -335,7 +403,7 @@ fn summarize(
     let report = StrategyReport {
         name: strategy.name().to_string(),
         cost_usd,
-        lower_bound_usd,
+        lower_bound_usd: bounds.per_task_usd,
         cpu_utilization: ratio(used.iter().map(|u| u.cpu_seconds).sum(), paid_cpu_s),
         memory_utilization: ratio(used.iter().map(|u| u.memory_mib_seconds).sum(), paid_mib_s),
         makespan_s: makespan.since(first_submit).as_secs_f64(),
@@ -343,6 +411,8 @@ fn summarize(
         instances_launched: rentals.len(),
         tasks: counts,
         resources,
+        pattern_bound_usd: bounds.pattern_usd,
+        solver: None,
     };
     debug!(strategy = %strategy, cost_usd = report.cost_usd, instances = report.instances_launched, "replayed");
     report
@@ -358,5 +428,6 @@ pub fn replay_all(
     strategies: &[Strategy],
     options: &ReplayOptions,
 ) -> Result<Vec<StrategyReport>, ReplayError> {
-    strategies.iter().map(|&s| replay(workload, catalog, s, options)).collect()
+    let bounds = Bounds::of(workload, &options.policy.candidates(catalog)?);
+    strategies.iter().map(|&s| replay_with_bounds(workload, catalog, s, options, bounds)).collect()
 }

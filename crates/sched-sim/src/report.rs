@@ -129,11 +129,32 @@ impl Report {
                 s.tasks.unschedulable,
             );
         }
+        for s in &self.strategies {
+            let Some(solver) = &s.solver else { continue };
+            let _ = writeln!(
+                out,
+                "{}: {} decisions, {} exact ({} proven optimal, {} cheaper than greedy), \
+                 gap worst {:.2}% mean {:.2}%, HiGHS {:.1}s, decisions {:.1}s",
+                s.name,
+                solver.decisions,
+                solver.exact_decisions,
+                solver.proven_optimal,
+                solver.improved_on_greedy,
+                solver.worst_gap * 100.0,
+                solver.mean_gap * 100.0,
+                solver.solver_time_s,
+                solver.decision_time_s,
+            );
+        }
         if let Some(first) = self.strategies.first() {
             let _ = writeln!(
                 out,
-                "lower bound ${:.4} (each task at the cheapest price of its dominant resource)",
-                first.lower_bound_usd
+                "lower bounds: per-task ${:.4} (each task at the cheapest price of its dominant \
+                 resource); pattern LP {}",
+                first.lower_bound_usd,
+                first
+                    .pattern_bound_usd
+                    .map_or_else(|| "unavailable".to_string(), |b| format!("${b:.4}")),
             );
         }
         out

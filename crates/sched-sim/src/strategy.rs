@@ -6,6 +6,8 @@
 //! - `per-task`: one cheapest-fitting instance per task, released when the
 //!   task ends; no packing, like a batch queue's best fit.
 //! - `greedy`: our engine with the greedy solver under the chosen policy.
+//! - `milp`, `auto`: our engine with the exact solver on every decision, or
+//!   where the reduced problem is small enough (`--solver`).
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,7 +17,7 @@ use sched_core::plan::{unschedulable_reason, Placement, Plan, Unschedulable};
 use sched_core::policy::Candidate;
 use sched_core::problem::PlacementProblem;
 use sched_core::resources::Resources;
-use sched_core::solver::{Greedy, Solver};
+use sched_core::solver::{Auto, Greedy, Milp, MilpConfig, Solver};
 use serde::{Deserialize, Serialize};
 
 /// A named way to run a trace.
@@ -28,11 +30,16 @@ pub enum Strategy {
     PerTask,
     /// Our engine with the greedy solver.
     Greedy,
+    /// Our engine with the MILP solver on every decision.
+    Milp,
+    /// Our engine with the MILP where the problem is small, greedy elsewhere.
+    Auto,
 }
 
 impl Strategy {
-    /// Every strategy, in report order.
-    pub const ALL: [Strategy; 3] = [Strategy::SingleInstance, Strategy::PerTask, Strategy::Greedy];
+    /// The baselines and the greedy engine, in report order.
+    pub const BASELINES_AND_GREEDY: [Strategy; 3] =
+        [Strategy::SingleInstance, Strategy::PerTask, Strategy::Greedy];
 
     /// The name used in reports and on the command line.
     pub fn name(self) -> &'static str {
@@ -40,6 +47,8 @@ impl Strategy {
             Strategy::SingleInstance => "single-instance",
             Strategy::PerTask => "per-task",
             Strategy::Greedy => "greedy",
+            Strategy::Milp => "milp",
+            Strategy::Auto => "auto",
         }
     }
 }
@@ -161,11 +170,18 @@ impl Solver for PerTask {
     }
 }
 
-/// The solver a strategy runs with.
-pub fn solver_for(strategy: Strategy, single: Option<Candidate>) -> Box<dyn Solver> {
+/// The solver a strategy runs with; `single` is the fixed instance of
+/// `single-instance` and `milp` the exact solver's limits.
+pub fn solver_for(
+    strategy: Strategy,
+    single: Option<Candidate>,
+    milp: MilpConfig,
+) -> Box<dyn Solver> {
     match (strategy, single) {
         (Strategy::SingleInstance, Some(c)) => Box::new(SingleInstance::new(c)),
         (Strategy::SingleInstance, None) | (Strategy::PerTask, _) => Box::new(PerTask),
         (Strategy::Greedy, _) => Box::new(Greedy),
+        (Strategy::Milp, _) => Box::new(Milp::new(milp)),
+        (Strategy::Auto, _) => Box::new(Auto::new(milp, Auto::default().max_milp_variables)),
     }
 }

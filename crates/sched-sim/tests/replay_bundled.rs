@@ -18,8 +18,9 @@ fn replay_bundled(name: &str) -> (Workload, Vec<StrategyReport>) {
     let catalog = Catalog::from_csv_path(data("catalog/ec2_catalog_us-east-1.csv")).unwrap();
     let trace = read_trace(&data(&format!("traces/{name}"))).unwrap();
     let workload = Workload::from_trace(&trace);
-    let options = ReplayOptions { policy: Policy::default(), cloud: CloudConfig::default() };
-    let reports = replay_all(&workload, &catalog, &Strategy::ALL, &options).unwrap();
+    let options = ReplayOptions::new(Policy::default(), CloudConfig::default());
+    let reports =
+        replay_all(&workload, &catalog, &Strategy::BASELINES_AND_GREEDY, &options).unwrap();
     (workload, reports)
 }
 

@@ -35,7 +35,7 @@ fn setup() -> (Workload, Catalog, ReplayOptions) {
     policy.overhead = OverheadModel::NONE;
     policy.idle_release_s = 60;
     let cloud = CloudConfig { boot: Millis::from_secs(60), min_billing_s: 60 };
-    (Workload::from_trace(&trace), catalog, ReplayOptions { policy, cloud })
+    (Workload::from_trace(&trace), catalog, ReplayOptions::new(policy, cloud))
 }
 
 fn assert_close(actual: f64, expected: f64, what: &str) {

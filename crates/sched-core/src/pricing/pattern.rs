@@ -495,6 +495,7 @@ fn knapsack(
         pi,
         caps,
         order: &order,
+        prices: cpu_memory_prices(demands, pi, shapes, capacity),
         best: 0.0,
         best_counts: vec![0; demands.len()],
         counts: vec![0; demands.len()],
@@ -510,11 +511,69 @@ fn knapsack(
     }
 }
 
+/// Prices `(lambda, mu) >= 0` per millicpu and per MiB with
+/// `lambda * cpu_s + mu * mib_s >= pi_s` for every shape, chosen to make
+/// `lambda * C_cpu + mu * C_mib` small: a feasible point of the dual of the
+/// knapsack's LP relaxation over cpu and memory, so the room left, priced at
+/// them, bounds what any set of the shapes can add. The dual objective is
+/// convex in `lambda` once `mu` is the least feasible for it, and a ternary
+/// search finds it closely; any `lambda` it stops at is feasible, so the bound
+/// is valid however close it gets. `None` when some shape uses neither cpu
+/// nor memory.
+fn cpu_memory_prices(
+    demands: &[Resources],
+    pi: &[f64],
+    shapes: &[usize],
+    capacity: &Resources,
+) -> Option<(f64, f64)> {
+    let mut lambda_low: f64 = 0.0;
+    let mut lambda_high: f64 = 0.0;
+    for &s in shapes {
+        let (a, b) = (demands[s].millicpus as f64, demands[s].memory_mib as f64);
+        match (a > 0.0, b > 0.0) {
+            (false, false) => return None,
+            (true, false) => lambda_low = lambda_low.max(pi[s] / a),
+            (true, true) => lambda_high = lambda_high.max(pi[s] / a),
+            (false, true) => {}
+        }
+    }
+    let lambda_high = lambda_high.max(lambda_low);
+    let mu_for = |lambda: f64| {
+        shapes
+            .iter()
+            .filter(|&&s| demands[s].memory_mib > 0)
+            .map(|&s| {
+                let d = demands[s];
+                ((pi[s] - lambda * d.millicpus as f64) / d.memory_mib as f64).max(0.0)
+            })
+            .fold(0.0, f64::max)
+    };
+    let cost = |lambda: f64| {
+        lambda * capacity.millicpus as f64 + mu_for(lambda) * capacity.memory_mib as f64
+    };
+    let (mut lo, mut hi) = (lambda_low, lambda_high);
+    for _ in 0..60 {
+        let m1 = lo + (hi - lo) / 3.0;
+        let m2 = hi - (hi - lo) / 3.0;
+        if cost(m1) <= cost(m2) {
+            hi = m2;
+        } else {
+            lo = m1;
+        }
+    }
+    let lambda = (lo + hi) / 2.0;
+    // Rounding can leave a shape a hair above its price; a tiny lift covers it.
+    Some((lambda * (1.0 + 1e-12), mu_for(lambda) * (1.0 + 1e-12)))
+}
+
 struct Search<'a> {
     demands: &'a [Resources],
     pi: &'a [f64],
     caps: Option<&'a [u64]>,
     order: &'a [usize],
+    /// Prices `(per millicpu, per MiB)` at which every shape is worth no more
+    /// than the cpu and memory it uses, when such prices exist.
+    prices: Option<(f64, f64)>,
     best: f64,
     best_counts: Vec<u64>,
     counts: Vec<u64>,
@@ -532,10 +591,11 @@ impl Search<'_> {
 
     /// An upper bound on what shapes `order[i..]` can add in `room`: per
     /// dimension, the room times the best value per unit of it (plus, in full,
-    /// the shapes that do not use that dimension); the smallest over dimensions.
+    /// the shapes that do not use that dimension); the smallest over
+    /// dimensions, and the room priced at [`Search::prices`] when known.
     fn bound(&self, i: usize, room: &Resources) -> f64 {
         let rest = &self.order[i..];
-        [Dimension::Cpu, Dimension::Memory, Dimension::Gpu]
+        let single = [Dimension::Cpu, Dimension::Memory, Dimension::Gpu]
             .iter()
             .map(|&r| {
                 let mut best_rate: f64 = 0.0;
@@ -550,7 +610,13 @@ impl Search<'_> {
                 }
                 room.get(r) as f64 * best_rate + free_riders
             })
-            .fold(f64::INFINITY, f64::min)
+            .fold(f64::INFINITY, f64::min);
+        match self.prices {
+            Some((lambda, mu)) => {
+                single.min(lambda * room.millicpus as f64 + mu * room.memory_mib as f64)
+            }
+            None => single,
+        }
     }
 
     fn dfs(&mut self, i: usize, room: Resources, value: f64) {
