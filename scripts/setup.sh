@@ -8,7 +8,9 @@ need_pkgs=()
 # The HiGHS solver (through highs-sys) is built from C++ source: cmake and libclang.
 if grep -q '^name = "highs-sys"' "$(dirname "${BASH_SOURCE[0]}")/../Cargo.lock" 2>/dev/null; then
   command -v cmake >/dev/null 2>&1 || need_pkgs+=(cmake)
-  ls /usr/lib/x86_64-linux-gnu/libclang*.so* /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 \
+  # bindgen loads libclang itself (libclang.so / libclang-N.so), not libclang-cpp.
+  compgen -G '/usr/lib/llvm-*/lib/libclang.so*' >/dev/null \
+    || compgen -G '/usr/lib/*-linux-gnu/libclang-[0-9]*.so*' >/dev/null \
     || need_pkgs+=(libclang1-14)
   command -v c++ >/dev/null 2>&1 || need_pkgs+=(g++)
 fi

@@ -5,6 +5,7 @@
 //! their usable capacity. Solvers only ever see that validated list.
 
 mod allow_list;
+mod risk;
 
 use std::fmt;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 pub use allow_list::{AllowList, InstancePattern, PolicyError};
+pub use risk::{hazard_per_hour, monthly_interruption_rate, SpotRisk};
 
 use crate::catalog::{Architecture, CapacityType, Catalog, OfferingId, OverheadModel, UsdPerHour};
 use crate::resources::Resources;
@@ -53,6 +55,7 @@ impl fmt::Display for ProvisioningModel {
 
 /// The user's rules for renting capacity.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 #[non_exhaustive]
 pub struct Policy {
     /// Spot, on demand, or spot first.
@@ -76,6 +79,19 @@ pub struct Policy {
     pub batch_idle_ms: u64,
     /// ... but never longer than this after the first waiting launch, ms.
     pub batch_max_ms: u64,
+    /// How many launches refused for capacity a task meets before it stops
+    /// waiting for spot: under `spotFirst` it is then placed on demand, under
+    /// `spot` it waits [`Policy::spot_shortage_ttl_s`] and tries again.
+    pub max_spot_attempts: u32,
+    /// How long an offering refused for capacity is left out of placement, seconds.
+    pub spot_shortage_ttl_s: u64,
+    /// How much the expected work lost to spot reclaims counts when spot
+    /// offerings are compared: 0 ignores it, 1 counts it at its expected value
+    /// (see [`SpotRisk`]).
+    pub spot_risk_weight: f64,
+    /// The run becomes DANGLING when no heartbeat came for this long, seconds;
+    /// `None` when the launcher sends none.
+    pub heartbeat_timeout_s: Option<u64>,
 }
 
 impl Default for Policy {
@@ -92,6 +108,12 @@ impl Default for Policy {
             // 1 s, BATCH_MAX_DURATION 10 s).
             batch_idle_ms: 1_000,
             batch_max_ms: 10_000,
+            max_spot_attempts: 3,
+            // Our choice: long enough that one burst of launches does not keep
+            // knocking on an empty pool, short enough to see capacity return.
+            spot_shortage_ttl_s: 180,
+            spot_risk_weight: 1.0,
+            heartbeat_timeout_s: None,
         }
     }
 }

@@ -5,7 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Architecture, OfferingId};
-use crate::policy::Candidate;
+use crate::policy::{Candidate, SpotRisk};
 use crate::resources::Resources;
 use crate::time::Millis;
 
@@ -83,12 +83,23 @@ pub struct PlacementProblem<'a> {
     /// Billed time before a new instance is useful (its boot), used to
     /// weigh extending an existing instance against opening a new one.
     pub launch_overhead: Millis,
+    /// Reclaim risk of the spot candidates; `None` compares them at their
+    /// billed price. Solvers that use it score new bins at
+    /// [`SpotRisk::effective_price`]; the greedy one does, the exact one
+    /// prices at the billed price.
+    pub risk: Option<&'a SpotRisk>,
 }
 
 impl<'a> PlacementProblem<'a> {
     /// A problem with no existing instances.
     pub fn new(tasks: Vec<PendingTask>, candidates: &'a [Candidate]) -> Self {
-        PlacementProblem { tasks, instances: Vec::new(), candidates, launch_overhead: Millis(0) }
+        PlacementProblem {
+            tasks,
+            instances: Vec::new(),
+            candidates,
+            launch_overhead: Millis(0),
+            risk: None,
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use thiserror::Error;
 
 use crate::catalog::OfferingId;
-use crate::engine::{Action, Event};
+use crate::engine::{Action, Event, LaunchFailure};
 use crate::problem::{InstanceId, TaskId};
 use crate::resources::Resources;
 
@@ -92,6 +92,24 @@ pub trait ProviderExt: Provider {
             }
             Action::StopTask { task } => self.stop_task(task).await,
             Action::Terminate { instance } => self.terminate(instance).await,
+        }
+    }
+
+    /// Carries out one engine action and turns a failed launch into the
+    /// [`Event::LaunchFailed`] the engine acts on (capacity refusals as
+    /// [`LaunchFailure::Capacity`], anything else as
+    /// [`LaunchFailure::Other`]). Other failures are returned as they are.
+    async fn carry_out(&self, action: &Action) -> Result<Option<Event>, ProviderError> {
+        match (action, self.execute(action).await) {
+            (_, Ok(())) => Ok(None),
+            (Action::Launch { instance, .. }, Err(error)) => {
+                let reason = match error {
+                    ProviderError::CapacityUnavailable { .. } => LaunchFailure::Capacity,
+                    _ => LaunchFailure::Other,
+                };
+                Ok(Some(Event::LaunchFailed { instance: *instance, reason }))
+            }
+            (_, Err(error)) => Err(error),
         }
     }
 }

@@ -153,7 +153,7 @@ proptest! {
 
     #[test]
     fn greedy_plans_obey_the_laws(candidates in candidates(), tasks in tasks(), existing in existing()) {
-        let problem = PlacementProblem { tasks, instances: existing, candidates: &candidates, launch_overhead: Default::default(), };
+        let problem = PlacementProblem { tasks, instances: existing, candidates: &candidates, launch_overhead: Default::default(), risk: None };
         let plan = Greedy.solve(&problem);
         if let Err(broken) = check(&problem, &plan) {
             prop_assert!(false, "{}", broken);
@@ -162,7 +162,7 @@ proptest! {
 
     #[test]
     fn greedy_is_deterministic(candidates in candidates(), tasks in tasks(), existing in existing()) {
-        let problem = PlacementProblem { tasks, instances: existing, candidates: &candidates, launch_overhead: Default::default(), };
+        let problem = PlacementProblem { tasks, instances: existing, candidates: &candidates, launch_overhead: Default::default(), risk: None };
         prop_assert_eq!(Greedy.solve(&problem), Greedy.solve(&problem));
     }
 

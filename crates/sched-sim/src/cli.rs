@@ -14,7 +14,7 @@ use sched_core::time::Millis;
 use sched_core::CatalogError;
 use thiserror::Error;
 
-use crate::cloud::CloudConfig;
+use crate::cloud::{CloudConfig, SpotMarket, SpotOutage};
 use crate::replay::{replay_all, ReplayError, ReplayOptions};
 use crate::report::{CatalogSummary, PolicySummary, Report, TraceSummary};
 use crate::strategy::Strategy;
@@ -99,9 +99,28 @@ pub struct ReplayArgs {
     /// Allowed instance types: names, families or globs, comma-separated (`m6i.*,c7g.large`).
     #[arg(long)]
     pub instance_types: Option<String>,
-    /// Seed of the simulation's random draws.
+    /// Seed of the simulation's random draws (spot reclaim times).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Multiplies every spot offering's reclaim rate (from its interruption
+    /// bucket); 0 turns reclaims off, 100 stresses them.
+    #[arg(long, default_value_t = 1.0)]
+    pub interruption_scale: f64,
+    /// Spot types the simulated cloud refuses for capacity for the whole run:
+    /// names, families or globs, comma-separated, or `all`.
+    #[arg(long)]
+    pub spot_unavailable: Option<String>,
+    /// Launches refused for capacity a task meets before `spot-first` puts it
+    /// on demand (under `spot`, before it waits for the shortage to pass).
+    #[arg(long, default_value_t = Policy::default().max_spot_attempts)]
+    pub max_spot_attempts: u32,
+    /// Starts a task gets in all: a reclaim on the last one FAILS it.
+    #[arg(long, default_value_t = Policy::default().max_attempts)]
+    pub max_attempts: u32,
+    /// How much the expected work lost to reclaims counts when spot offerings
+    /// are compared (0 ignores the risk, 1 counts its expected value).
+    #[arg(long, default_value_t = Policy::default().spot_risk_weight)]
+    pub spot_risk_weight: f64,
     /// Boot latency of a launched instance, seconds.
     #[arg(long, default_value_t = CloudConfig::DEFAULT_BOOT_S as f64)]
     pub boot_seconds: f64,
@@ -221,6 +240,11 @@ fn replay_command(args: &ReplayArgs) -> Result<String, CliError> {
                 reserved_memory_mib: options.policy.overhead.reserved_memory_mib,
                 reserved_memory_ppm: options.policy.overhead.reserved_memory_ppm,
                 seed: args.seed,
+                interruption_scale: options.spot.interruption_scale,
+                spot_unavailable: args.spot_unavailable.clone(),
+                max_attempts: options.policy.max_attempts,
+                max_spot_attempts: options.policy.max_spot_attempts,
+                spot_risk_weight: options.policy.spot_risk_weight,
             },
             strategies,
         });
@@ -261,7 +285,47 @@ fn replay_options(args: &ReplayArgs) -> Result<ReplayOptions, CliError> {
     let milp = MilpConfig::default()
         .with_time_limit_ms(args.milp_time_limit_ms)
         .with_relative_gap(args.milp_gap);
-    Ok(ReplayOptions { policy, cloud, milp })
+    let spot = spot_market(args, &mut policy)?;
+    Ok(ReplayOptions { policy, cloud, milp, spot })
+}
+
+/// The simulated spot market and the retry rules, from the spot options.
+fn spot_market(args: &ReplayArgs, policy: &mut Policy) -> Result<SpotMarket, CliError> {
+    for (option, value) in [
+        ("interruption-scale", args.interruption_scale),
+        ("spot-risk-weight", args.spot_risk_weight),
+    ] {
+        if !value.is_finite() || value < 0.0 {
+            return Err(CliError::BadOption {
+                option,
+                value: value.to_string(),
+                why: "must be a finite number, 0 or more",
+            });
+        }
+    }
+    if args.max_attempts == 0 {
+        return Err(CliError::BadOption {
+            option: "max-attempts",
+            value: "0".into(),
+            why: "a task needs at least one start",
+        });
+    }
+    policy.max_attempts = args.max_attempts;
+    policy.max_spot_attempts = args.max_spot_attempts;
+    policy.spot_risk_weight = args.spot_risk_weight;
+    let mut market = SpotMarket {
+        seed: args.seed,
+        interruption_scale: args.interruption_scale,
+        ..SpotMarket::default()
+    };
+    if let Some(list) = &args.spot_unavailable {
+        let types = match list.trim() {
+            "all" | "*" => None,
+            list => Some(AllowList::parse_csv(list)?),
+        };
+        market.outages.push(SpotOutage { types, ..SpotOutage::total() });
+    }
+    Ok(market)
 }
 
 /// The strategies a replay compares for the chosen solver.

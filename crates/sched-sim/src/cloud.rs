@@ -6,14 +6,28 @@
 //! instance is billed per second with a minimum. The replay driver owns the
 //! clock: it calls [`SimCloud::advance_to`] and then drains
 //! [`Provider::events`].
+//!
+//! Spot capacity follows a [`SpotMarket`]: each spot instance draws its
+//! reclaim time at launch from an exponential law whose hourly hazard comes
+//! from its offering's interruption bucket (see
+//! [`sched_core::policy::SpotRisk`] for the mapping), times a scale, from a
+//! random stream seeded by the market's seed and the instance id, so a replay
+//! is reproducible and one instance's draw does not depend on the others. A
+//! notice comes two minutes before the reclaim. Outages refuse spot launches
+//! of chosen types over a time window.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use sched_core::catalog::{CapacityType, Catalog, OfferingId, UsdPerHour};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use sched_core::catalog::{
+    CapacityType, Catalog, InstanceType, InterruptionBucket, OfferingId, UsdPerHour,
+};
 use sched_core::engine::Event;
+use sched_core::policy::{hazard_per_hour, AllowList};
 use sched_core::problem::{InstanceId, TaskId};
 use sched_core::provider::{Provider, ProviderError};
 use sched_core::resources::Resources;
@@ -50,6 +64,76 @@ impl Default for CloudConfig {
     }
 }
 
+/// How the simulated spot market takes capacity away.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SpotMarket {
+    /// Seed of the reclaim draws.
+    pub seed: u64,
+    /// Multiplies every offering's reclaim hazard; 0 turns reclaims off.
+    pub interruption_scale: f64,
+    /// From the reclaim notice to the reclaim.
+    pub notice: Millis,
+    /// When set, every spot instance is reclaimed this long after it is
+    /// ready, instead of at a drawn time (for stress tests).
+    pub reclaim_after_ready: Option<Millis>,
+    /// Windows in which spot launches are refused for capacity.
+    pub outages: Vec<SpotOutage>,
+}
+
+impl SpotMarket {
+    /// EC2 gives a spot instance a two-minute interruption notice
+    /// (docs.aws.amazon.com, "Spot Instance interruption notices").
+    pub const DEFAULT_NOTICE_S: u64 = 120;
+
+    /// A market that never reclaims and never refuses.
+    pub fn calm() -> Self {
+        SpotMarket { interruption_scale: 0.0, ..SpotMarket::default() }
+    }
+
+    /// True when a spot launch of `ty` at `at` is refused.
+    pub fn refuses(&self, ty: &InstanceType, at: Millis) -> bool {
+        self.outages.iter().any(|o| o.covers(ty, at))
+    }
+}
+
+impl Default for SpotMarket {
+    /// Reclaims at the catalog's rates, seed 1, no outage.
+    fn default() -> Self {
+        SpotMarket {
+            seed: 1,
+            interruption_scale: 1.0,
+            notice: Millis::from_secs(Self::DEFAULT_NOTICE_S),
+            reclaim_after_ready: None,
+            outages: Vec::new(),
+        }
+    }
+}
+
+/// A window in which spot launches of some types are refused for capacity.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SpotOutage {
+    /// Types refused (names, families, globs); `None` refuses every type.
+    pub types: Option<AllowList>,
+    /// From when.
+    pub from: Millis,
+    /// Until when (exclusive); `None` for the rest of the run.
+    pub until: Option<Millis>,
+}
+
+impl SpotOutage {
+    /// Every spot type, for the whole run.
+    pub fn total() -> Self {
+        SpotOutage { types: None, from: Millis(0), until: None }
+    }
+
+    /// True when it refuses `ty` at `at`.
+    pub fn covers(&self, ty: &InstanceType, at: Millis) -> bool {
+        at >= self.from
+            && self.until.is_none_or(|until| at < until)
+            && self.types.as_ref().is_none_or(|types| types.allows(ty))
+    }
+}
+
 /// How a task behaves once started: it runs this long and exits with this code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TaskScript {
@@ -78,6 +162,8 @@ pub struct Rental {
     pub launched_at: Millis,
     /// When it was released, if it was.
     pub released_at: Option<Millis>,
+    /// True when the market reclaimed it (the release is the reclaim).
+    pub reclaimed: bool,
 }
 
 impl Rental {
@@ -107,15 +193,27 @@ struct State {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum QueuedEvent {
     Ready(InstanceId),
-    Started(TaskId),
-    Exited(TaskId, i32),
+    // Task events name the instance of their attempt, so that an event of
+    // an attempt a reclaim ended is not taken for the retry's.
+    Started(TaskId, InstanceId),
+    Exited(TaskId, i32, InstanceId),
     Terminated(InstanceId),
+    ReclaimNotice(InstanceId),
+    Reclaim(InstanceId),
 }
 
 impl State {
     fn push(&mut self, at: Millis, event: QueuedEvent) {
         self.sequence += 1;
         self.queue.push(Reverse((at, self.sequence, event)));
+    }
+
+    /// Drops the reclaim drawn for an instance that is gone, so it does not
+    /// keep the clock running after the run.
+    fn forget_reclaim(&mut self, instance: InstanceId) {
+        self.queue.retain(|Reverse((_, _, event))| {
+            !matches!(event, QueuedEvent::ReclaimNotice(i) | QueuedEvent::Reclaim(i) if *i == instance)
+        });
     }
 }
 
@@ -126,6 +224,7 @@ pub struct SimCloud {
     config: CloudConfig,
     catalog: Catalog,
     scripts: HashMap<TaskId, TaskScript>,
+    market: SpotMarket,
     state: Mutex<State>,
 }
 
@@ -136,7 +235,42 @@ impl SimCloud {
         catalog: Catalog,
         scripts: HashMap<TaskId, TaskScript>,
     ) -> Self {
-        SimCloud { config, catalog, scripts, state: Mutex::new(State::default()) }
+        SimCloud {
+            config,
+            catalog,
+            scripts,
+            market: SpotMarket::calm(),
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    /// The same cloud with spot capacity following `market` (a new cloud
+    /// never reclaims and never refuses).
+    pub fn with_market(mut self, market: SpotMarket) -> Self {
+        self.market = market;
+        self
+    }
+
+    /// When a spot instance launched at `now` is reclaimed, if it is.
+    fn reclaim_at(
+        &self,
+        instance: InstanceId,
+        bucket: Option<InterruptionBucket>,
+        now: Millis,
+    ) -> Option<Millis> {
+        if let Some(after) = self.market.reclaim_after_ready {
+            return Some(now + self.config.boot + after);
+        }
+        let hazard = hazard_per_hour(bucket) * self.market.interruption_scale;
+        if !(hazard > 0.0 && hazard.is_finite()) {
+            return None;
+        }
+        // One stream per instance: its draw does not depend on other launches.
+        let mixed = self.market.seed ^ instance.0.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let mut rng = ChaCha8Rng::seed_from_u64(mixed);
+        let u: f64 = 1.0 - rng.gen::<f64>(); // in (0, 1]
+        let hours = -u.ln() / hazard;
+        (hours < 1e6).then(|| now + Millis((hours * 3_600_000.0) as u64))
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -189,6 +323,13 @@ impl Provider for SimCloud {
             return Ok(()); // A retried launch of the same instance.
         }
         let now = state.now;
+        let spot = sold.capacity_type == CapacityType::Spot;
+        if spot && self.market.refuses(ty, now) {
+            return Err(ProviderError::CapacityUnavailable {
+                offering,
+                message: format!("simulated spot shortage for {}", ty.name),
+            });
+        }
         state.rentals.insert(
             instance,
             Rental {
@@ -200,10 +341,18 @@ impl Provider for SimCloud {
                 nominal: ty.nominal(),
                 launched_at: now,
                 released_at: None,
+                reclaimed: false,
             },
         );
         let ready_at = now + self.config.boot;
         state.push(ready_at, QueuedEvent::Ready(instance));
+        if let Some(at) = spot.then(|| self.reclaim_at(instance, sold.interruption, now)).flatten()
+        {
+            let notice_at = Millis(at.0.saturating_sub(self.market.notice.0)).max(now);
+            state.push(notice_at, QueuedEvent::ReclaimNotice(instance));
+            state.push(at, QueuedEvent::Reclaim(instance));
+            trace!(%instance, %at, "sim reclaim drawn");
+        }
         trace!(%instance, type_name = %ty.name, %ready_at, "sim launch");
         Ok(())
     }
@@ -228,8 +377,8 @@ impl Provider for SimCloud {
         }
         let now = state.now;
         state.running.insert(task, instance);
-        state.push(now, QueuedEvent::Started(task));
-        state.push(now + script.runtime, QueuedEvent::Exited(task, script.exit_code));
+        state.push(now, QueuedEvent::Started(task, instance));
+        state.push(now + script.runtime, QueuedEvent::Exited(task, script.exit_code, instance));
         Ok(())
     }
 
@@ -248,6 +397,7 @@ impl Provider for SimCloud {
         if rental.released_at.is_none() {
             rental.released_at = Some(now);
             state.running.retain(|_, host| *host != instance);
+            state.forget_reclaim(instance);
             state.push(now, QueuedEvent::Terminated(instance));
         }
         Ok(())
@@ -267,13 +417,36 @@ impl Provider for SimCloud {
                         state.rentals.get(&instance).is_some_and(|r| r.released_at.is_none());
                     live.then_some(Event::InstanceReady { instance })
                 }
-                QueuedEvent::Started(task) => {
-                    state.running.contains_key(&task).then_some(Event::TaskStarted { task })
+                QueuedEvent::Started(task, instance) => {
+                    let current = state.running.get(&task) == Some(&instance);
+                    current.then_some(Event::TaskStarted { task })
                 }
-                QueuedEvent::Exited(task, exit_code) => {
-                    state.running.remove(&task).map(|_| Event::TaskExited { task, exit_code })
+                QueuedEvent::Exited(task, exit_code, instance) => {
+                    if state.running.get(&task) == Some(&instance) {
+                        state.running.remove(&task);
+                        Some(Event::TaskExited { task, exit_code })
+                    } else {
+                        None
+                    }
                 }
                 QueuedEvent::Terminated(instance) => Some(Event::InstanceTerminated { instance }),
+                QueuedEvent::ReclaimNotice(instance) => {
+                    let live =
+                        state.rentals.get(&instance).is_some_and(|r| r.released_at.is_none());
+                    live.then_some(Event::InstanceReclaimWarning { instance })
+                }
+                QueuedEvent::Reclaim(instance) => {
+                    let now = state.now;
+                    match state.rentals.get_mut(&instance) {
+                        Some(rental) if rental.released_at.is_none() => {
+                            rental.released_at = Some(now);
+                            rental.reclaimed = true;
+                            state.running.retain(|_, host| *host != instance);
+                            Some(Event::InstanceReclaimed { instance })
+                        }
+                        _ => None,
+                    }
+                }
             };
             out.extend(event);
         }

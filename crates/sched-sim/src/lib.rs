@@ -9,6 +9,7 @@
 //! - [`cloud`]: a simulated cloud implementing the core `Provider` trait.
 //! - [`strategy`]: the strategies compared (`single-instance`, `per-task`, `greedy`).
 //! - [`replay`]: the driver that runs a workload through the engine.
+//! - [`metrics`]: spot outcomes and per-process Requested / Allocated / Used.
 //! - [`report`]: the JSON report and the table.
 //! - [`solve_log`]: per-decision solver outcomes, rolled up.
 //! - [`cli`]: the `sched-sim` command line.
@@ -16,6 +17,7 @@
 
 pub mod cli;
 pub mod cloud;
+pub mod metrics;
 pub mod replay;
 pub mod report;
 pub mod solve_log;

@@ -12,7 +12,7 @@ use futures_executor::block_on;
 use sched_core::catalog::Architecture;
 use sched_core::engine::{Engine, EngineError, Event};
 use sched_core::lifecycle::{RunStatus, TaskStatus};
-use sched_core::policy::{Candidate, Policy, PolicyError};
+use sched_core::policy::{Candidate, Policy, PolicyError, SpotRisk};
 use sched_core::pricing::{pattern_lp_bound, DemandShape, PatternLimits, UnitPrices};
 use sched_core::provider::{Provider, ProviderError, ProviderExt};
 use sched_core::resources::Resources;
@@ -23,7 +23,8 @@ use serde::Serialize;
 use thiserror::Error;
 use tracing::{debug, warn};
 
-use crate::cloud::{CloudConfig, SimCloud};
+use crate::cloud::{CloudConfig, SimCloud, SpotMarket};
+use crate::metrics::{by_process, ProcessResources, SpotOutcomes};
 use crate::solve_log::{Recording, SolveSummary};
 use crate::strategy::{single_instance_choice, solver_for, Strategy};
 use crate::workload::Workload;
@@ -109,7 +110,19 @@ pub struct StrategyReport {
     pub pattern_bound_usd: Option<f64>,
     /// What the solver did, decision by decision (exact solvers only).
     pub solver: Option<SolveSummary>,
+    /// Preemptions, retries, lost work and the on-demand share of the cost.
+    #[serde(flatten)]
+    pub spot: SpotOutcomes,
+    /// Tasks the driver cancelled because no capacity came for them for
+    /// [`GIVE_UP_AFTER`] (a `spot` run under a lasting shortage).
+    pub abandoned: usize,
+    /// Requested, Allocated and Used per process, largest first.
+    pub processes: Vec<ProcessResources>,
 }
+
+/// How long the replay waits with nothing starting or ending before it
+/// cancels what is left: a day of virtual time.
+pub const GIVE_UP_AFTER: Millis = Millis::from_secs(24 * 3600);
 
 /// Cpu-seconds and MiB-seconds of one kind of resource-time.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
@@ -143,12 +156,14 @@ pub struct ReplayOptions {
     pub cloud: CloudConfig,
     /// Limits of the exact solver, for the `milp` and `auto` strategies.
     pub milp: MilpConfig,
+    /// Reclaims and shortages of the simulated spot market.
+    pub spot: SpotMarket,
 }
 
 impl ReplayOptions {
     /// The user's policy on the given cloud, with the exact solver's defaults.
     pub fn new(policy: Policy, cloud: CloudConfig) -> Self {
-        ReplayOptions { policy, cloud, milp: MilpConfig::default() }
+        ReplayOptions { policy, cloud, milp: MilpConfig::default(), spot: SpotMarket::default() }
     }
 }
 
@@ -211,11 +226,17 @@ fn replay_with_bounds(
         strategy_setup(workload, catalog, strategy, options, user_candidates)?;
 
     let scripts = workload.tasks.iter().map(|t| (t.spec.id, t.script)).collect();
-    let cloud = SimCloud::new(options.cloud, catalog.clone(), scripts);
+    let cloud =
+        SimCloud::new(options.cloud, catalog.clone(), scripts).with_market(options.spot.clone());
     let (solver, log) = Recording::wrap(solver_for(strategy, single, options.milp));
-    let mut engine = Engine::new(policy, candidates, Box::new(solver));
-    run(workload, &mut engine, &cloud, strategy)?;
+    // The engine prices the reclaims the market will make: the catalog's
+    // rates times the market's scale.
+    let weight = policy.spot_risk_weight * options.spot.interruption_scale.max(0.0);
+    let risk = SpotRisk::new(catalog, &candidates, weight, options.cloud.boot);
+    let mut engine = Engine::new(policy, candidates, Box::new(solver)).with_spot_risk(risk);
+    let abandoned = run(workload, &mut engine, &cloud, strategy)?;
     let mut report = summarize(workload, &engine, &cloud, strategy, bounds);
+    report.abandoned = abandoned;
     if matches!(strategy, Strategy::Milp | Strategy::Auto) {
         report.solver = Some(log.summary(strategy.name()));
     }
@@ -258,15 +279,18 @@ fn strategy_setup(
     }
 }
 
-/// Drives the engine and the cloud until the run terminates.
+/// Drives the engine and the cloud until the run terminates; returns how
+/// many tasks it cancelled after [`GIVE_UP_AFTER`] without progress.
 fn run(
     workload: &Workload,
     engine: &mut Engine,
     cloud: &SimCloud,
     strategy: Strategy,
-) -> Result<(), ReplayError> {
+) -> Result<usize, ReplayError> {
     let mut next_arrival = 0;
     let mut closed = false;
+    let mut last_progress = Millis(0);
+    let mut abandoned = 0;
     loop {
         let candidates = [
             workload.tasks.get(next_arrival).map(|t| t.submit),
@@ -281,44 +305,64 @@ fn run(
                 continue;
             }
             if engine.run_status() == RunStatus::Terminated {
-                return Ok(());
+                return Ok(abandoned);
             }
             let unfinished = engine.tasks().values().filter(|t| !t.status.is_terminal()).count();
             return Err(ReplayError::Stalled { strategy, at: cloud.now(), unfinished });
         };
         cloud.advance_to(now);
+        let stuck = closed && abandoned == 0 && now.since(last_progress) > GIVE_UP_AFTER;
+        let open = || engine.tasks().values().filter(|t| !t.status.is_terminal());
+        if stuck && open().count() > 0 && open().all(|t| t.status == TaskStatus::Submitted) {
+            abandoned = open().count();
+            warn!(%strategy, abandoned, at = %now, "no task started or ended for a day; cancelling the run");
+            handle(engine, now, Event::CancelRun)?;
+        }
 
         while let Some(task) = workload.tasks.get(next_arrival).filter(|t| t.submit <= now) {
             handle(engine, now, Event::TaskSubmitted(task.spec.clone()))?;
             next_arrival += 1;
+            last_progress = now;
         }
         if next_arrival == workload.tasks.len() && !closed {
             closed = true;
             handle(engine, now, Event::SubmissionsClosed)?;
         }
-        execute(engine, cloud)?;
+        if execute(engine, cloud)? {
+            last_progress = now;
+        }
         if engine.run_status() == RunStatus::Terminated && cloud.next_event_at().is_none() {
-            return Ok(());
+            return Ok(abandoned);
         }
     }
 }
 
-/// Delivers due cloud events, then carries out the engine's decision.
-fn execute(engine: &mut Engine, cloud: &SimCloud) -> Result<(), ReplayError> {
+/// Delivers due cloud events, then carries out the engine's decision; a
+/// refused launch goes back to the engine as an event. Returns true when a
+/// task started or ended.
+fn execute(engine: &mut Engine, cloud: &SimCloud) -> Result<bool, ReplayError> {
     let now = cloud.now();
+    let mut progress = false;
     loop {
-        let events =
+        let mut events =
             block_on(cloud.events()).map_err(|source| ReplayError::Provider { at: now, source })?;
-        for event in events {
-            handle(engine, now, event)?;
-        }
-        let actions = engine.decide(now);
-        if actions.is_empty() {
-            return Ok(());
-        }
-        for action in &actions {
-            block_on(cloud.execute(action))
-                .map_err(|source| ReplayError::Provider { at: now, source })?;
+        loop {
+            for event in events.drain(..) {
+                progress |= matches!(event, Event::TaskStarted { .. } | Event::TaskExited { .. });
+                handle(engine, now, event)?;
+            }
+            let actions = engine.decide(now);
+            if actions.is_empty() {
+                return Ok(progress);
+            }
+            for action in &actions {
+                let failed = block_on(cloud.carry_out(action))
+                    .map_err(|source| ReplayError::Provider { at: now, source })?;
+                events.extend(failed);
+            }
+            if events.is_empty() {
+                break;
+            }
         }
     }
 }
@@ -413,6 +457,9 @@ fn summarize(
         resources,
         pattern_bound_usd: bounds.pattern_usd,
         solver: None,
+        spot: SpotOutcomes::of(engine, &rentals, min_billing, end),
+        abandoned: 0,
+        processes: by_process(workload),
     };
     debug!(strategy = %strategy, cost_usd = report.cost_usd, instances = report.instances_launched, "replayed");
     report

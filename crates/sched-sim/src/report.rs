@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::metrics::ProcessResources;
 use crate::replay::StrategyReport;
 
 /// Which trace was replayed.
@@ -54,6 +55,16 @@ pub struct PolicySummary {
     pub reserved_memory_ppm: u64,
     /// Seed of the simulation's random draws.
     pub seed: u64,
+    /// Multiplier of the catalog's spot reclaim rates.
+    pub interruption_scale: f64,
+    /// Spot types refused for the whole run (`--spot-unavailable`), as given.
+    pub spot_unavailable: Option<String>,
+    /// Starts a task gets in all.
+    pub max_attempts: u32,
+    /// Capacity refusals before `spotFirst` goes on demand for a task.
+    pub max_spot_attempts: u32,
+    /// Weight of the expected lost work in spot choices.
+    pub spot_risk_weight: f64,
 }
 
 /// Everything a replay of one trace produced.
@@ -157,7 +168,80 @@ impl Report {
                     .map_or_else(|| "unavailable".to_string(), |b| format!("${b:.4}")),
             );
         }
+        self.spot_lines(&mut out);
+        if let Some(first) = self.strategies.first() {
+            process_lines(&mut out, &first.processes);
+        }
         out
+    }
+
+    /// One line per strategy on reclaims, retries and the on-demand share.
+    fn spot_lines(&self, out: &mut String) {
+        let _ = writeln!(
+            out,
+            "spot (reclaim rates x{}, seed {}{}):",
+            self.policy.interruption_scale,
+            self.policy.seed,
+            self.policy
+                .spot_unavailable
+                .as_ref()
+                .map_or_else(String::new, |types| format!(", spot refused for {types}")),
+        );
+        for s in &self.strategies {
+            let spot = &s.spot;
+            let abandoned = match s.abandoned {
+                0 => String::new(),
+                n => format!(", {n} cancelled after a day without capacity"),
+            };
+            let _ = writeln!(
+                out,
+                "  {:<16} {} reclaimed, {} preemptions, {} retries, {} failed after retries, \
+                 lost work ${:.4}, on demand {:.1}% of cost{abandoned}",
+                s.name,
+                spot.reclaimed_instances,
+                spot.preemptions,
+                spot.retries,
+                spot.failed_after_retries,
+                spot.lost_work_usd,
+                spot.on_demand_cost_share * 100.0,
+            );
+        }
+    }
+}
+
+/// How many processes the table shows.
+const PROCESS_ROWS: usize = 10;
+
+/// Requested, Allocated and Used of the largest processes, with a reading.
+fn process_lines(out: &mut String, processes: &[ProcessResources]) {
+    if processes.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "requested / allocated / used by process (cpu-hours | GiB-hours), largest {}:",
+        PROCESS_ROWS.min(processes.len())
+    );
+    let gib_h = |mib_s: f64| mib_s / 1024.0 / 3600.0;
+    for p in processes.iter().take(PROCESS_ROWS) {
+        let used = p.used.map_or_else(
+            || "-".to_string(),
+            |u| format!("{:.1} | {:.1}", u.cpu_s / 3600.0, gib_h(u.memory_mib_s)),
+        );
+        // The tail names the step; the head is the pipeline, the same for all.
+        let chars: Vec<char> = p.process.chars().collect();
+        let name: String = chars[chars.len().saturating_sub(36)..].iter().collect();
+        let _ = writeln!(
+            out,
+            "  {name:<36} {:>5} tasks  req {:>8.1} | {:>8.1}  alloc {:>8.1} | {:>8.1}  used {:>15}  {}",
+            p.tasks,
+            p.requested.cpu_s / 3600.0,
+            gib_h(p.requested.memory_mib_s),
+            p.allocated.cpu_s / 3600.0,
+            gib_h(p.allocated.memory_mib_s),
+            used,
+            p.reading.words(),
+        );
     }
 }
 

@@ -55,6 +55,56 @@ pub enum Event {
     },
     /// No more tasks will be submitted; the run ends when the last one does.
     SubmissionsClosed,
+    /// The cloud will reclaim a spot instance soon (two minutes on EC2).
+    /// Nothing new goes onto it; what runs there keeps running until the reclaim.
+    InstanceReclaimWarning {
+        /// The instance.
+        instance: InstanceId,
+    },
+    /// The cloud took a spot instance back. Its running tasks are PREEMPTED
+    /// and retried (or FAILED past the policy's attempts); tasks waiting for
+    /// it are placed again.
+    InstanceReclaimed {
+        /// The instance.
+        instance: InstanceId,
+    },
+    /// A launch the engine asked for did not happen.
+    LaunchFailed {
+        /// The engine's id for the instance that never came.
+        instance: InstanceId,
+        /// Why.
+        reason: LaunchFailure,
+    },
+    /// The launcher (the workflow engine) is alive.
+    Heartbeat,
+    /// The user cancels the whole run: every task not ended is CANCELLED,
+    /// what runs is stopped, and every instance is released.
+    CancelRun,
+    /// The backend cannot tell what became of a running task; its next
+    /// report (started, exited, or its instance's reclaim) resolves it.
+    TaskStatusUnknown {
+        /// The task.
+        task: TaskId,
+    },
+}
+
+/// Why a launch failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LaunchFailure {
+    /// The cloud has no capacity for the offering now.
+    Capacity,
+    /// Anything else (quota, a bad request, the backend).
+    Other,
+}
+
+impl std::fmt::Display for LaunchFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            LaunchFailure::Capacity => "capacity",
+            LaunchFailure::Other => "other",
+        })
+    }
 }
 
 /// Something the engine wants done, carried out by a provider.

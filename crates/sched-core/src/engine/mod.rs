@@ -7,10 +7,21 @@
 //! [`Engine::decide`] for the [`Action`]s to carry out. Deciding in batches
 //! lets one solver call place every task that arrived at the same moment.
 //!
+//! - `place`: the provisioning models. `spotFirst` places on spot, then on
+//!   demand what no available spot offering holds; offerings refused for
+//!   capacity are left out for a while.
+//! - `spot`: reclaim notices, reclaims (PREEMPTED, then retried or FAILED),
+//!   and failed launches.
+//! - `run`: heartbeats (DANGLING and back), cancelling the run, and the
+//!   [`EngineSnapshot`] with its invariants.
+//!
 //! The same engine runs in the simulator and against a real cloud.
 
 mod history;
 mod io;
+mod place;
+mod run;
+mod spot;
 mod state;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -19,13 +30,14 @@ use thiserror::Error;
 use tracing::{debug, info};
 
 pub use history::RuntimeHistory;
-pub use io::{Action, Event, TaskSpec};
-pub use state::{InstanceRecord, InstanceStatus, TaskRecord};
+pub use io::{Action, Event, LaunchFailure, TaskSpec};
+pub use run::{EngineSnapshot, Shortage};
+pub use state::{InstanceEnd, InstanceRecord, InstanceStatus, RunAttempt, TaskRecord, WaitReason};
 
+use crate::catalog::{CapacityType, OfferingId};
 use crate::lifecycle::{RunStatus, TaskStatus, TransitionError};
-use crate::plan::Placement;
-use crate::policy::{Candidate, Policy};
-use crate::problem::{ExistingInstance, InstanceId, PendingTask, PlacementProblem, TaskId};
+use crate::policy::{Candidate, Policy, SpotRisk};
+use crate::problem::{InstanceId, TaskId};
 use crate::solver::Solver;
 use crate::time::Millis;
 
@@ -53,6 +65,19 @@ pub enum EngineError {
     /// A task was submitted after submissions closed.
     #[error("{0} was submitted after submissions were closed")]
     SubmissionsClosed(TaskId),
+    /// A spot-only event (a reclaim) names an on-demand instance.
+    #[error("{0} is on demand; only spot instances are reclaimed")]
+    NotSpot(InstanceId),
+    /// The event does not fit the instance's status.
+    #[error("{instance} is {status:?}; a {event} cannot happen now")]
+    UnexpectedEvent {
+        /// The instance.
+        instance: InstanceId,
+        /// Its status.
+        status: InstanceStatus,
+        /// The refused event.
+        event: &'static str,
+    },
     /// The event asks for an illegal status change.
     #[error("{subject}: {source}")]
     Transition {
@@ -67,8 +92,14 @@ pub enum EngineError {
 pub struct Engine {
     policy: Policy,
     candidates: Vec<Candidate>,
+    /// The spot candidates, and the on-demand ones, each sorted as given.
+    spot_candidates: Vec<Candidate>,
+    on_demand_candidates: Vec<Candidate>,
     solver: Box<dyn Solver>,
+    risk: Option<SpotRisk>,
     run_status: RunStatus,
+    /// What a heartbeat after DANGLING returns the run to.
+    status_before_dangling: RunStatus,
     submissions_closed: bool,
     tasks: BTreeMap<TaskId, TaskRecord>,
     instances: BTreeMap<InstanceId, InstanceRecord>,
@@ -76,12 +107,18 @@ pub struct Engine {
     pending: BTreeSet<(Millis, TaskId)>,
     /// Tasks placed on a ready instance but not yet started.
     to_start: BTreeSet<TaskId>,
+    /// Cancelled tasks whose process must be stopped.
+    to_stop: BTreeSet<TaskId>,
     next_instance: u64,
     history: RuntimeHistory,
     /// When the launches now held for batching were first held.
     batch_started: Option<Millis>,
     /// When the last task was submitted.
     last_submit: Millis,
+    /// Offerings refused for capacity, left out of placement until the time given.
+    shortages: BTreeMap<OfferingId, Millis>,
+    /// The last heartbeat, or the first event when none came yet.
+    last_heartbeat: Option<Millis>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -104,23 +141,43 @@ impl Engine {
             candidates = candidates.len(),
             solver = solver.name(),
             idle_release_s = policy.idle_release_s,
+            max_attempts = policy.max_attempts,
+            max_spot_attempts = policy.max_spot_attempts,
             "engine configured"
         );
+        let of = |kind: CapacityType| -> Vec<Candidate> {
+            candidates.iter().filter(|c| c.capacity_type == kind).cloned().collect()
+        };
         Engine {
+            spot_candidates: of(CapacityType::Spot),
+            on_demand_candidates: of(CapacityType::OnDemand),
             policy,
             candidates,
             solver,
+            risk: None,
             run_status: RunStatus::Active,
+            status_before_dangling: RunStatus::Active,
             submissions_closed: false,
             tasks: BTreeMap::new(),
             instances: BTreeMap::new(),
             pending: BTreeSet::new(),
             to_start: BTreeSet::new(),
+            to_stop: BTreeSet::new(),
             next_instance: 0,
             history: RuntimeHistory::default(),
             batch_started: None,
             last_submit: Millis(0),
+            shortages: BTreeMap::new(),
+            last_heartbeat: None,
         }
+    }
+
+    /// Weighs spot offerings by their reclaim risk when new instances are
+    /// chosen (see [`SpotRisk`]); without it they compare at their billed price.
+    pub fn with_spot_risk(mut self, risk: SpotRisk) -> Self {
+        debug!(weight = risk.weight(), "spot risk weighting on");
+        self.risk = Some(risk);
+        self
     }
 
     /// The run's status.
@@ -152,8 +209,18 @@ impl Engine {
     ///
     /// # Errors
     /// An unknown task or instance, a duplicate submission, a task with no
-    /// cpu or memory, or an illegal status change.
+    /// cpu or memory, a reclaim of an on-demand instance, an event the
+    /// instance's status rules out, or an illegal status change.
     pub fn handle(&mut self, now: Millis, event: Event) -> Result<(), EngineError> {
+        let result = self.apply(now, event);
+        if result.is_ok() && self.last_heartbeat.is_none() {
+            // The heartbeat clock starts with the first event.
+            self.last_heartbeat = Some(now);
+        }
+        result
+    }
+
+    fn apply(&mut self, now: Millis, event: Event) -> Result<(), EngineError> {
         match event {
             Event::TaskSubmitted(spec) => self.submit(now, spec),
             Event::InstanceReady { instance } => {
@@ -168,50 +235,121 @@ impl Engine {
                 }
                 Ok(())
             }
-            Event::TaskStarted { task } => {
-                let record = self.task_mut(task)?;
-                if record.status == TaskStatus::Running {
-                    return Ok(()); // A repeated report.
-                }
-                set_status(record, now, TaskStatus::Running)?;
-                record.started_at = Some(now);
-                Ok(())
-            }
-            Event::TaskExited { task, exit_code } => {
-                let record = self.task_mut(task)?;
-                let next = if exit_code == 0 { TaskStatus::Succeeded } else { TaskStatus::Failed };
-                set_status(record, now, next)?;
-                record.exit_code = Some(exit_code);
-                record.ended_at = Some(now);
-                if let Some(started) = record.started_at {
-                    let group = record.group;
-                    self.history.record(group, now.since(started));
-                }
-                self.release_task(now, task);
-                Ok(())
-            }
+            Event::TaskStarted { task } => self.task_started(now, task),
+            Event::TaskExited { task, exit_code } => self.task_exited(now, task, exit_code),
             Event::InstanceTerminated { instance } => {
                 let record = self.instance_mut(instance)?;
                 record.status = InstanceStatus::Terminated;
+                record.ended.get_or_insert(InstanceEnd::Released);
+                // A backend that ends an instance on its own takes its tasks with it.
+                self.lose_tasks(now, instance);
                 Ok(())
             }
             Event::CancelTask { task } => {
-                let record = self.task_mut(task)?;
-                if record.status.is_terminal() {
-                    return Ok(());
-                }
-                set_status(record, now, TaskStatus::Cancelled)?;
-                record.ended_at = Some(now);
-                let key = (record.submitted_at, task);
-                self.pending.remove(&key);
-                self.release_task(now, task);
-                Ok(())
+                self.task_mut(task)?;
+                self.cancel_task(now, task)
             }
             Event::SubmissionsClosed => {
                 self.submissions_closed = true;
                 Ok(())
             }
+            Event::InstanceReclaimWarning { instance } => self.reclaim_warning(now, instance),
+            Event::InstanceReclaimed { instance } => self.reclaimed(now, instance),
+            Event::LaunchFailed { instance, reason } => self.launch_failed(now, instance, reason),
+            Event::Heartbeat => {
+                self.heartbeat(now);
+                Ok(())
+            }
+            Event::CancelRun => self.cancel_run(now),
+            Event::TaskStatusUnknown { task } => {
+                let record = self.task_mut(task)?;
+                if record.status != TaskStatus::Unknown {
+                    set_status(record, now, TaskStatus::Unknown)?;
+                    debug!(%task, "task status unknown");
+                }
+                Ok(())
+            }
         }
+    }
+
+    fn task_started(&mut self, now: Millis, task: TaskId) -> Result<(), EngineError> {
+        let record = self.task_mut(task)?;
+        match record.status {
+            // A repeated report, or one for a task whose stop is in flight.
+            TaskStatus::Running | TaskStatus::Cancelled => return Ok(()),
+            // A start the engine took back (its instance was reclaimed first).
+            TaskStatus::Submitted if !record.dispatched => {
+                debug!(%task, "stale start report ignored");
+                return Ok(());
+            }
+            _ => {}
+        }
+        let was_unknown = record.status == TaskStatus::Unknown;
+        set_status(record, now, TaskStatus::Running)?;
+        if !was_unknown {
+            record.started_at = Some(now);
+            if let Some(instance) = record.instance {
+                record.runs.push(RunAttempt {
+                    instance,
+                    started_at: now,
+                    ended_at: None,
+                    outcome: None,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn task_exited(
+        &mut self,
+        now: Millis,
+        task: TaskId,
+        exit_code: i32,
+    ) -> Result<(), EngineError> {
+        let record = self.task_mut(task)?;
+        let next = if exit_code == 0 { TaskStatus::Succeeded } else { TaskStatus::Failed };
+        match record.status {
+            TaskStatus::Cancelled => return Ok(()), // The stop raced the exit.
+            TaskStatus::Running | TaskStatus::Unknown => {}
+            from => {
+                // Only a started task can exit.
+                return Err(EngineError::Transition {
+                    subject: task.to_string(),
+                    source: TransitionError::Task { from, to: next },
+                });
+            }
+        }
+        set_status(record, now, next)?;
+        record.exit_code = Some(exit_code);
+        record.ended_at = Some(now);
+        close_run(record, now, next);
+        if let Some(started) = record.started_at {
+            let group = record.group;
+            self.history.record(group, now.since(started));
+        }
+        self.release_task(now, task);
+        Ok(())
+    }
+
+    /// Cancels a task that has not ended; a running one is also stopped.
+    fn cancel_task(&mut self, now: Millis, task: TaskId) -> Result<(), EngineError> {
+        let record = self.task_mut(task)?;
+        if record.status.is_terminal() {
+            return Ok(());
+        }
+        let was_running = matches!(record.status, TaskStatus::Running | TaskStatus::Unknown);
+        let must_stop = was_running || record.dispatched;
+        set_status(record, now, TaskStatus::Cancelled)?;
+        record.ended_at = Some(now);
+        record.waiting = None;
+        close_run(record, now, TaskStatus::Cancelled);
+        let key = (record.submitted_at, task);
+        self.pending.remove(&key);
+        if must_stop {
+            self.to_stop.insert(task);
+        }
+        self.release_task(now, task);
+        Ok(())
     }
 
     /// Decides what to do at `now`: places pending tasks, starts tasks on
@@ -219,15 +357,21 @@ impl Engine {
     /// last task has ended.
     pub fn decide(&mut self, now: Millis) -> Vec<Action> {
         let mut actions = Vec::new();
+        self.check_heartbeat(now);
         self.place_pending(now, &mut actions);
         self.start_ready(&mut actions);
+        for task in std::mem::take(&mut self.to_stop) {
+            info!(%task, "stop cancelled task");
+            actions.push(Action::StopTask { task });
+        }
         self.release_idle(now, &mut actions);
         self.maybe_finish(&mut actions);
         actions
     }
 
     /// The next time [`Engine::decide`] has something to do without a new
-    /// event: the end of the batch window, or the earliest idle release.
+    /// event: the end of the batch window, the earliest idle release, the
+    /// end of a task's wait for capacity, or the heartbeat deadline.
     pub fn next_wakeup(&self) -> Option<Millis> {
         let delay = Millis::from_secs(self.policy.idle_release_s);
         let idle = self
@@ -238,7 +382,13 @@ impl Engine {
             .map(|since| since + delay)
             .min();
         let batch = self.batch_started.map(|started| self.batch_deadline(started));
-        idle.into_iter().chain(batch).min()
+        let waits = self
+            .pending
+            .iter()
+            .filter_map(|(_, id)| self.tasks[id].waiting)
+            .map(|WaitReason::CapacityShortage { until }| until)
+            .min();
+        idle.into_iter().chain(batch).chain(waits).chain(self.heartbeat_deadline()).min()
     }
 
     /// True when every submitted task is in a terminal status.
@@ -276,107 +426,15 @@ impl Engine {
                 ended_at: None,
                 exit_code: None,
                 unschedulable: None,
+                preemptions: 0,
+                launch_failures: 0,
+                waiting: None,
+                runs: Vec::new(),
             },
         );
         self.pending.insert((now, id));
         self.last_submit = self.last_submit.max(now);
         Ok(())
-    }
-
-    fn place_pending(&mut self, now: Millis, actions: &mut Vec<Action>) {
-        if self.pending.is_empty() {
-            return;
-        }
-        let tasks: Vec<PendingTask> = self
-            .pending
-            .iter()
-            .map(|(_, id)| {
-                let spec = &self.tasks[id].spec;
-                let group = self.tasks[id].group;
-                PendingTask {
-                    id: *id,
-                    demand: spec.allocated,
-                    arch: spec.arch,
-                    group,
-                    expected_runtime: self.history.expected(group),
-                }
-            })
-            .collect();
-        let instances: Vec<ExistingInstance> = self
-            .instances
-            .values()
-            .filter(|i| i.is_usable() && !i.free.is_zero())
-            .map(|i| ExistingInstance {
-                id: i.id,
-                offering: i.offering,
-                arch: i.arch,
-                free: i.free,
-                busy_for: self.busy_for(now, i),
-            })
-            .collect();
-        let problem = PlacementProblem {
-            tasks,
-            instances,
-            candidates: &self.candidates,
-            launch_overhead: Millis::from_secs(self.policy.launch_overhead_s),
-        };
-        let plan = self.solver.solve(&problem);
-
-        // Hold new launches while the batch window is open, so tasks that
-        // arrive moments apart are packed together; placements on existing
-        // instances and unschedulable verdicts need no wait.
-        let hold = !plan.launches.is_empty() && self.batch_open(now);
-        let mut launched = Vec::with_capacity(plan.launches.len());
-        for launch in plan.launches.iter().filter(|_| !hold) {
-            let id = InstanceId(self.next_instance);
-            self.next_instance += 1;
-            let arch = self
-                .candidates
-                .iter()
-                .find(|c| c.offering == launch.offering)
-                .map(|c| c.arch)
-                .unwrap_or(crate::catalog::Architecture::X86_64);
-            self.instances.insert(
-                id,
-                InstanceRecord {
-                    id,
-                    offering: launch.offering,
-                    arch,
-                    capacity: launch.capacity,
-                    free: launch.capacity,
-                    status: InstanceStatus::Booting,
-                    tasks: BTreeSet::new(),
-                    launched_at: now,
-                    idle_since: None,
-                },
-            );
-            info!(%id, offering = %launch.offering, price = launch.price.0, "launch");
-            actions.push(Action::Launch { instance: id, offering: launch.offering });
-            launched.push(id);
-        }
-
-        for assignment in &plan.assignments {
-            let instance = match assignment.placement {
-                Placement::Existing(id) => id,
-                Placement::New(_) if hold => continue,
-                Placement::New(index) => launched[index],
-            };
-            self.place(assignment.task, instance);
-        }
-        if !hold {
-            self.batch_started = None;
-        }
-        for item in plan.unschedulable {
-            let Some(record) = self.tasks.get_mut(&item.task) else {
-                continue;
-            };
-            debug!(task = %item.task, reason = %item.reason, "unschedulable");
-            if set_status(record, now, TaskStatus::Unschedulable).is_ok() {
-                record.ended_at = Some(now);
-                record.unschedulable = Some(item.reason);
-                self.pending.remove(&(record.submitted_at, item.task));
-            }
-        }
     }
 
     /// Puts a pending task on an instance, reserving its room.
@@ -401,20 +459,6 @@ impl Engine {
         }
     }
 
-    /// True while launches should wait for more tasks: from the first held
-    /// launch, until no task has arrived for `batch_idle_ms` or the batch is
-    /// `batch_max_ms` old, whichever comes first.
-    fn batch_open(&mut self, now: Millis) -> bool {
-        let started = *self.batch_started.get_or_insert(now);
-        now < self.batch_deadline(started)
-    }
-
-    fn batch_deadline(&self, started: Millis) -> Millis {
-        let idle_end = self.last_submit + Millis(self.policy.batch_idle_ms);
-        let max_end = started + Millis(self.policy.batch_max_ms);
-        idle_end.min(max_end)
-    }
-
     fn start_ready(&mut self, actions: &mut Vec<Action>) {
         for task in std::mem::take(&mut self.to_start) {
             let Some(record) = self.tasks.get_mut(&task) else {
@@ -424,6 +468,9 @@ impl Engine {
                 continue;
             };
             if record.dispatched || record.status != TaskStatus::Submitted {
+                continue;
+            }
+            if self.instances.get(&instance).is_none_or(|i| i.status != InstanceStatus::Ready) {
                 continue;
             }
             record.dispatched = true;
@@ -440,6 +487,11 @@ impl Engine {
                 host.status = InstanceStatus::Terminating;
                 info!(instance = %host.id, "release idle instance");
                 actions.push(Action::Terminate { instance: host.id });
+            } else if host.status == InstanceStatus::Reclaiming && host.tasks.is_empty() {
+                // Nothing left to finish before the reclaim: stop paying now.
+                host.status = InstanceStatus::Terminating;
+                info!(instance = %host.id, "release empty instance under reclaim notice");
+                actions.push(Action::Terminate { instance: host.id });
             }
         }
     }
@@ -452,7 +504,7 @@ impl Engine {
             self.run_status = RunStatus::Terminating;
         }
         for host in self.instances.values_mut() {
-            if host.is_usable() {
+            if host.is_usable() || host.status == InstanceStatus::Reclaiming {
                 host.status = InstanceStatus::Terminating;
                 info!(instance = %host.id, "release at end of run");
                 actions.push(Action::Terminate { instance: host.id });
@@ -525,4 +577,12 @@ fn set_status(record: &mut TaskRecord, now: Millis, next: TaskStatus) -> Result<
     })?;
     record.history.push((now, next));
     Ok(())
+}
+
+/// Closes the task's open run attempt, if it has one, with `outcome`.
+fn close_run(record: &mut TaskRecord, now: Millis, outcome: TaskStatus) {
+    if let Some(run) = record.runs.last_mut().filter(|r| r.ended_at.is_none()) {
+        run.ended_at = Some(now);
+        run.outcome = Some(outcome);
+    }
 }

@@ -84,7 +84,7 @@ pub struct PatternLimits {
 
 impl Default for PatternLimits {
     fn default() -> Self {
-        PatternLimits { max_iterations: 100, max_knapsack_nodes: 20_000 }
+        PatternLimits { max_iterations: 100, max_knapsack_nodes: 2_000 }
     }
 }
 

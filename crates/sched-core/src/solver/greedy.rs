@@ -39,7 +39,7 @@ use tracing::{debug, trace};
 use super::Solver;
 use crate::catalog::Architecture;
 use crate::plan::{unschedulable_reason, Placement, Plan, Unschedulable};
-use crate::policy::Candidate;
+use crate::policy::{Candidate, SpotRisk};
 use crate::pricing::UnitPrices;
 use crate::problem::{arch_ok, PendingTask, PlacementProblem, TaskId};
 use crate::resources::Resources;
@@ -77,7 +77,10 @@ impl Solver for Greedy {
 
         // Phase 2: group the rest by shape and open bins.
         let mut shapes = Shapes::group(&leftover, &prices);
-        let pruned = prune_dominated(problem.candidates);
+        let pruned = match problem.risk {
+            Some(risk) => prune_dominated_by(problem.candidates, |c| risk.hazard(c.offering)),
+            None => prune_dominated(problem.candidates),
+        };
         for shape in shapes.iter_mut() {
             let holds =
                 |c: &&Candidate| shape.demand.fits_in(&c.capacity) && arch_ok(shape.arch, c.arch);
@@ -91,7 +94,7 @@ impl Solver for Greedy {
             }
         }
         shapes.retain_nonempty();
-        open_bins(&mut shapes, &pruned, &prices, &mut plan);
+        open_bins(&mut shapes, &pruned, &prices, problem.risk, &mut plan);
 
         debug!(
             tasks = problem.tasks.len(),
@@ -314,13 +317,26 @@ impl Shapes {
 /// at least as much of every dimension for no more money. After sorting by
 /// price only earlier (cheaper or equal) candidates can dominate.
 pub(crate) fn prune_dominated(candidates: &[Candidate]) -> Vec<&Candidate> {
+    prune_dominated_by(candidates, |_| 0.0)
+}
+
+/// [`prune_dominated`] where a candidate also needs a reclaim hazard (per
+/// hour, from `hazard`) no higher than the one it beats: a cheaper offering
+/// that is reclaimed more often may still cost more for a long task.
+fn prune_dominated_by(
+    candidates: &[Candidate],
+    hazard: impl Fn(&Candidate) -> f64,
+) -> Vec<&Candidate> {
     let mut sorted: Vec<&Candidate> = candidates.iter().collect();
     sorted.sort_by(|a, b| a.price.0.total_cmp(&b.price.0).then(a.offering.cmp(&b.offering)));
     let mut kept: Vec<&Candidate> = Vec::new();
     for c in sorted {
-        let dominated = kept
-            .iter()
-            .any(|k| k.arch == c.arch && c.capacity.fits_in(&k.capacity) && k.price.0 <= c.price.0);
+        let dominated = kept.iter().any(|k| {
+            k.arch == c.arch
+                && c.capacity.fits_in(&k.capacity)
+                && k.price.0 <= c.price.0
+                && hazard(k) <= hazard(c)
+        });
         if !dominated {
             kept.push(c);
         }
@@ -376,7 +392,16 @@ fn fill(
 }
 
 /// Phase 2: open bins until every shape is placed.
-fn open_bins(shapes: &mut Shapes, candidates: &[&Candidate], prices: &UnitPrices, plan: &mut Plan) {
+///
+/// With a risk model, a spot candidate is scored at its effective price for a
+/// bin living as long as the lead shape's expected runtime (see [`SpotRisk`]).
+fn open_bins(
+    shapes: &mut Shapes,
+    candidates: &[&Candidate],
+    prices: &UnitPrices,
+    risk: Option<&SpotRisk>,
+    plan: &mut Plan,
+) {
     let shapes = &mut shapes.0;
     let mut scratch = vec![0usize; shapes.len()];
     let mut best_taken = vec![0usize; shapes.len()];
@@ -390,7 +415,9 @@ fn open_bins(shapes: &mut Shapes, candidates: &[&Candidate], prices: &UnitPrices
                 continue;
             }
             let work = fill(shapes, first, &candidate.capacity, candidate, &mut scratch);
-            let score = candidate.price.0 * lead.lifetime_weight() / work.max(tiny);
+            let price =
+                risk.map_or(candidate.price.0, |r| r.effective_price(candidate, lead.runtime));
+            let score = price * lead.lifetime_weight() / work.max(tiny);
             let better = match chosen {
                 None => true,
                 Some((c, s)) => match score.total_cmp(&s) {

@@ -1,0 +1,171 @@
+//! Losing capacity: reclaim notices, reclaims, and launches that fail.
+//!
+//! - A reclaim notice stops new work going onto the instance and takes back
+//!   the tasks placed there that have not started; what runs keeps running.
+//! - A reclaim turns each running task PREEMPTED. It is resubmitted while it
+//!   has attempts left (`max_attempts` starts in all) and FAILED after; tasks
+//!   placed there but not started go back to pending as they were.
+//! - A failed launch puts its tasks back to pending and leaves the offering
+//!   out of placement for `spot_shortage_ttl_s`. Under `spotFirst` a task
+//!   refused `max_spot_attempts` times goes on demand; under `spot` it waits
+//!   the shortage out, then tries again.
+
+use tracing::{debug, info, warn};
+
+use super::{
+    close_run, set_status, Engine, EngineError, InstanceEnd, InstanceStatus, LaunchFailure,
+    WaitReason,
+};
+use crate::catalog::CapacityType;
+use crate::lifecycle::TaskStatus;
+use crate::policy::ProvisioningModel;
+use crate::problem::{InstanceId, TaskId};
+use crate::time::Millis;
+
+impl Engine {
+    pub(super) fn reclaim_warning(
+        &mut self,
+        now: Millis,
+        instance: InstanceId,
+    ) -> Result<(), EngineError> {
+        let record = self.instance_mut(instance)?;
+        if record.capacity_type != CapacityType::Spot {
+            return Err(EngineError::NotSpot(instance));
+        }
+        if !matches!(record.status, InstanceStatus::Booting | InstanceStatus::Ready) {
+            return Ok(()); // Already noticed, leaving, or gone.
+        }
+        record.status = InstanceStatus::Reclaiming;
+        info!(%instance, "reclaim notice: no new work goes here");
+        let not_started: Vec<TaskId> = record.tasks.iter().copied().collect();
+        for task in not_started {
+            let record = &self.tasks[&task];
+            if record.status == TaskStatus::Submitted && !record.dispatched {
+                self.unplace(now, task);
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn reclaimed(
+        &mut self,
+        now: Millis,
+        instance: InstanceId,
+    ) -> Result<(), EngineError> {
+        let record = self.instance_mut(instance)?;
+        if record.capacity_type != CapacityType::Spot {
+            return Err(EngineError::NotSpot(instance));
+        }
+        if record.status == InstanceStatus::Terminated {
+            return Ok(()); // A repeated report.
+        }
+        record.status = InstanceStatus::Terminated;
+        record.ended = Some(InstanceEnd::Reclaimed);
+        info!(%instance, tasks = record.tasks.len(), "instance reclaimed");
+        self.lose_tasks(now, instance);
+        Ok(())
+    }
+
+    pub(super) fn launch_failed(
+        &mut self,
+        now: Millis,
+        instance: InstanceId,
+        reason: LaunchFailure,
+    ) -> Result<(), EngineError> {
+        let ttl = Millis::from_secs(self.policy.spot_shortage_ttl_s.max(1));
+        let record = self.instance_mut(instance)?;
+        if !matches!(record.status, InstanceStatus::Booting | InstanceStatus::Terminating) {
+            return Err(EngineError::UnexpectedEvent {
+                instance,
+                status: record.status,
+                event: "launch failure",
+            });
+        }
+        record.status = InstanceStatus::Terminated;
+        record.ended = Some(InstanceEnd::LaunchFailed(reason));
+        let offering = record.offering;
+        let capacity_type = record.capacity_type;
+        let tasks: Vec<TaskId> = std::mem::take(&mut record.tasks).into_iter().collect();
+        record.free = record.capacity;
+        self.shortages.insert(offering, now + ttl);
+
+        let max = self.policy.max_spot_attempts;
+        let (mut falling_back, mut waiting, mut attempt) = (0, 0, 0);
+        for task in tasks {
+            self.unplace(now, task);
+            let Some(record) = self.tasks.get_mut(&task) else { continue };
+            record.launch_failures += 1;
+            attempt = attempt.max(record.launch_failures);
+            if record.launch_failures >= max {
+                match self.policy.provisioning {
+                    ProvisioningModel::Spot => {
+                        record.waiting = Some(WaitReason::CapacityShortage { until: now + ttl });
+                        record.launch_failures = 0;
+                        waiting += 1;
+                    }
+                    ProvisioningModel::SpotFirst => falling_back += 1,
+                    ProvisioningModel::OnDemand => {}
+                }
+            }
+        }
+        warn!(
+            %instance,
+            %offering,
+            ?capacity_type,
+            %reason,
+            attempt,
+            max,
+            falling_back,
+            waiting,
+            shortage_s = ttl.as_secs_f64(),
+            "launch failed; offering left out while short, its tasks placed again"
+        );
+        Ok(())
+    }
+
+    /// Deals with the tasks of an instance that is gone: running ones are
+    /// PREEMPTED and retried or FAILED, the others go back to pending.
+    pub(super) fn lose_tasks(&mut self, now: Millis, instance: InstanceId) {
+        let Some(host) = self.instances.get_mut(&instance) else { return };
+        let tasks: Vec<TaskId> = host.tasks.iter().copied().collect();
+        let max = self.policy.max_attempts;
+        for task in tasks {
+            let record = &self.tasks[&task];
+            if !matches!(record.status, TaskStatus::Running | TaskStatus::Unknown) {
+                self.unplace(now, task);
+                continue;
+            }
+            self.release_task(now, task);
+            let Some(record) = self.tasks.get_mut(&task) else { continue };
+            if set_status(record, now, TaskStatus::Preempted).is_err() {
+                continue;
+            }
+            record.preemptions += 1;
+            close_run(record, now, TaskStatus::Preempted);
+            let attempt = record.attempts;
+            if attempt < max && set_status(record, now, TaskStatus::Submitted).is_ok() {
+                record.started_at = None;
+                self.pending.insert((record.submitted_at, task));
+                warn!(%task, %instance, attempt, max, "preempted; retrying");
+            } else if set_status(record, now, TaskStatus::Failed).is_ok() {
+                record.ended_at = Some(now);
+                warn!(%task, %instance, attempt, max, "preempted on its last attempt; FAILED");
+            }
+        }
+    }
+
+    /// Takes a task that has not started off its instance and back to pending.
+    fn unplace(&mut self, now: Millis, task: TaskId) {
+        let was_dispatched = self.tasks.get(&task).is_some_and(|r| r.dispatched);
+        self.release_task(now, task);
+        let Some(record) = self.tasks.get_mut(&task) else { return };
+        if was_dispatched {
+            // The start was asked for but never happened: it was no attempt.
+            record.attempts = record.attempts.saturating_sub(1);
+        }
+        if record.status == TaskStatus::Submitted {
+            self.pending.insert((record.submitted_at, task));
+            debug!(%task, "back to pending");
+        }
+    }
+}
