@@ -103,6 +103,8 @@ pub struct Engine {
     submissions_closed: bool,
     tasks: BTreeMap<TaskId, TaskRecord>,
     instances: BTreeMap<InstanceId, InstanceRecord>,
+    /// Instances not yet terminated: the only ones per-step scans look at.
+    live: BTreeSet<InstanceId>,
     /// Submitted tasks with no placement yet, in submission order.
     pending: BTreeSet<(Millis, TaskId)>,
     /// Tasks placed on a ready instance but not yet started.
@@ -160,6 +162,7 @@ impl Engine {
             submissions_closed: false,
             tasks: BTreeMap::new(),
             instances: BTreeMap::new(),
+            live: BTreeSet::new(),
             pending: BTreeSet::new(),
             to_start: BTreeSet::new(),
             to_stop: BTreeSet::new(),
@@ -357,6 +360,9 @@ impl Engine {
     /// last task has ended.
     pub fn decide(&mut self, now: Millis) -> Vec<Action> {
         let mut actions = Vec::new();
+        let instances = &self.instances;
+        self.live
+            .retain(|id| instances.get(id).is_some_and(|i| i.status != InstanceStatus::Terminated));
         self.check_heartbeat(now);
         self.place_pending(now, &mut actions);
         self.start_ready(&mut actions);
@@ -375,8 +381,9 @@ impl Engine {
     pub fn next_wakeup(&self) -> Option<Millis> {
         let delay = Millis::from_secs(self.policy.idle_release_s);
         let idle = self
-            .instances
-            .values()
+            .live
+            .iter()
+            .map(|id| &self.instances[id])
             .filter(|i| i.status == InstanceStatus::Ready)
             .filter_map(|i| i.idle_since)
             .map(|since| since + delay)
@@ -481,7 +488,8 @@ impl Engine {
 
     fn release_idle(&mut self, now: Millis, actions: &mut Vec<Action>) {
         let delay = Millis::from_secs(self.policy.idle_release_s);
-        for host in self.instances.values_mut() {
+        for id in &self.live {
+            let Some(host) = self.instances.get_mut(id) else { continue };
             let idle_long_enough = host.idle_since.is_some_and(|since| now >= since + delay);
             if host.status == InstanceStatus::Ready && host.tasks.is_empty() && idle_long_enough {
                 host.status = InstanceStatus::Terminating;
@@ -503,14 +511,16 @@ impl Engine {
         if self.run_status == RunStatus::Active || self.run_status == RunStatus::Dangling {
             self.run_status = RunStatus::Terminating;
         }
-        for host in self.instances.values_mut() {
+        for id in &self.live {
+            let Some(host) = self.instances.get_mut(id) else { continue };
             if host.is_usable() || host.status == InstanceStatus::Reclaiming {
                 host.status = InstanceStatus::Terminating;
                 info!(instance = %host.id, "release at end of run");
                 actions.push(Action::Terminate { instance: host.id });
             }
         }
-        let all_gone = self.instances.values().all(|i| i.status == InstanceStatus::Terminated);
+        let all_gone =
+            self.live.iter().all(|id| self.instances[id].status == InstanceStatus::Terminated);
         if self.run_status == RunStatus::Terminating && all_gone {
             self.run_status = RunStatus::Terminated;
         }

@@ -180,6 +180,7 @@ impl Engine {
                     ended: None,
                 },
             );
+            self.live.insert(id);
             info!(%id, offering = %launch.offering, ?capacity_type, price = launch.price.0, "launch");
             actions.push(super::Action::Launch { instance: id, offering: launch.offering });
             launched.push(id);
@@ -246,8 +247,9 @@ impl Engine {
     /// for tasks that must not meet a reclaim: it offers no spot room.
     fn open_room(&self, now: Millis, pool: Pool) -> Vec<ExistingInstance> {
         let spot_ok = pool != Pool::OnDemand;
-        self.instances
-            .values()
+        self.live
+            .iter()
+            .map(|id| &self.instances[id])
             .filter(|i| i.is_usable() && !i.free.is_zero())
             .filter(|i| spot_ok || i.capacity_type != crate::catalog::CapacityType::Spot)
             .map(|i| ExistingInstance {
