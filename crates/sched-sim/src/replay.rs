@@ -399,7 +399,13 @@ fn summarize(
         .iter()
         .map(|r| r.nominal.memory_mib as f64 * r.billed_seconds(min_billing, end))
         .sum();
-    let used: Vec<_> = workload.tasks.iter().filter_map(|t| t.used).collect();
+    // Only tasks that ran used anything: an unschedulable or abandoned task's
+    // recorded usage belongs to a run that did not happen here.
+    let records = engine.tasks();
+    let ran = |t: &&crate::workload::WorkloadTask| {
+        records.get(&t.spec.id).is_some_and(|r| r.started_at.is_some())
+    };
+    let used: Vec<_> = workload.tasks.iter().filter(ran).filter_map(|t| t.used).collect();
     let ratio = |used: f64, paid: f64| if paid > 0.0 { used / paid } else { 0.0 };
     let over_runtime = |pick: fn(&sched_core::TaskSpec) -> sched_core::Resources| {
         workload.tasks.iter().fold(ResourceTime::default(), |acc, t| {

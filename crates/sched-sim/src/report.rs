@@ -122,8 +122,10 @@ impl Report {
             "unsch"
         );
         for s in &self.strategies {
-            let times_bound =
-                if s.lower_bound_usd > 0.0 { s.cost_usd / s.lower_bound_usd } else { f64::NAN };
+            // Cost over the valid (pattern-LP) bound; the per-task one is not a
+            // bound in general, so it is only the fallback.
+            let bound = s.pattern_bound_usd.unwrap_or(s.lower_bound_usd);
+            let times_bound = if bound > 0.0 { s.cost_usd / bound } else { f64::NAN };
             let _ = writeln!(
                 out,
                 "{:<16} {:>10.4} {:>8.2} {:>6.1} {:>6.1} {:>10} {:>9.1} {:>9} {:>5} {:>5} {:>5}",

@@ -82,3 +82,21 @@ fn single_instance_queues_tasks_on_one_machine() {
     assert_close(report.makespan_s, 1560.0, "makespan");
     assert_close(report.mean_queue_s, (60.0 + 660.0 + 1260.0) / 3.0, "queue");
 }
+
+/// Regression: the recorded usage of a task that never ran (here one no
+/// offering can hold) used to count as used, pushing utilization above 1.
+#[test]
+fn usage_of_tasks_that_never_ran_is_not_counted() {
+    let trace = "\
+task_id\tname\tstatus\texit\tsubmit\trealtime\t%cpu\tpeak_rss\tcpus\tmemory
+1\tSMALL (a)\tCOMPLETED\t0\t2024-01-01 00:00:00.000\t10m\t100.0%\t1 GB\t1\t2 GB
+2\tHUGE (b)\tCOMPLETED\t0\t2024-01-01 00:00:00.000\t10h\t6400.0%\t900 GB\t64\t1000 GB
+";
+    let (_, catalog, options) = setup();
+    let workload = Workload::from_trace(&parse_trace(trace.as_bytes(), "inline").unwrap());
+    let report = replay(&workload, &catalog, Strategy::Greedy, &options).unwrap();
+    assert_eq!(report.tasks.unschedulable, 1);
+    assert_eq!(report.tasks.succeeded, 1);
+    assert!(report.cpu_utilization <= 1.0, "cpu utilization {}", report.cpu_utilization);
+    assert_close(report.resources.used.cpu_s, 600.0, "used cpu-seconds of the task that ran");
+}
