@@ -51,6 +51,9 @@ pub mod resources;
 pub mod solver;
 pub mod time;
 
+#[cfg(test)]
+mod test_support;
+
 pub use catalog::{Catalog, CatalogError, OverheadModel};
 pub use engine::{Action, Engine, EngineError, Event, TaskSpec};
 pub use lifecycle::{RunStatus, TaskStatus};

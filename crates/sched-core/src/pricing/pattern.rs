@@ -654,22 +654,9 @@ impl Search<'_> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
-    use crate::catalog::{CapacityType, OfferingId, UsdPerHour};
     use crate::pricing::UnitPrices;
-
-    fn candidate(id: u32, cpus: u64, mib: u64, price: f64) -> Candidate {
-        Candidate {
-            offering: OfferingId(id),
-            capacity: Resources::cpus_mib(cpus, mib),
-            price: UsdPerHour(price),
-            capacity_type: CapacityType::OnDemand,
-            arch: Architecture::X86_64,
-            type_name: Arc::from(format!("t{id}.test")),
-        }
-    }
+    use crate::test_support::candidate;
 
     fn shape(cpus: u64, mib: u64, seconds: f64) -> DemandShape {
         DemandShape { demand: Resources::cpus_mib(cpus, mib), arch: None, task_seconds: seconds }

@@ -462,32 +462,10 @@ fn open_bins(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
-    use crate::catalog::{CapacityType, OfferingId, UsdPerHour};
+    use crate::catalog::OfferingId;
     use crate::problem::{ExistingInstance, InstanceId};
-
-    fn candidate(id: u32, cpus: u64, mib: u64, price: f64) -> Candidate {
-        Candidate {
-            offering: OfferingId(id),
-            capacity: Resources::cpus_mib(cpus, mib),
-            price: UsdPerHour(price),
-            capacity_type: CapacityType::OnDemand,
-            arch: Architecture::X86_64,
-            type_name: Arc::from(format!("t{id}.test")),
-        }
-    }
-
-    fn task(id: u64, cpus: u64, mib: u64) -> PendingTask {
-        PendingTask {
-            id: TaskId(id),
-            demand: Resources::cpus_mib(cpus, mib),
-            arch: None,
-            group: 0,
-            expected_runtime: None,
-        }
-    }
+    use crate::test_support::{candidate, task};
 
     #[test]
     fn packs_small_tasks_onto_one_cheap_bin() {

@@ -402,24 +402,10 @@ impl Solver for Auto {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
-    use crate::catalog::{Architecture, CapacityType, OfferingId};
-    use crate::policy::Candidate;
     use crate::problem::{PendingTask, TaskId};
     use crate::resources::Resources;
-
-    fn candidate(id: u32, cpus: u64, mib: u64, price: f64) -> Candidate {
-        Candidate {
-            offering: OfferingId(id),
-            capacity: Resources::cpus_mib(cpus, mib),
-            price: UsdPerHour(price),
-            capacity_type: CapacityType::OnDemand,
-            arch: Architecture::X86_64,
-            type_name: Arc::from(format!("t{id}.test")),
-        }
-    }
+    use crate::test_support::candidate;
 
     #[test]
     fn the_greedy_warm_start_is_a_feasible_incumbent() {

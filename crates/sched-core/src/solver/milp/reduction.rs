@@ -378,27 +378,10 @@ fn slot_bound(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
-    use crate::catalog::{CapacityType, UsdPerHour};
     use crate::problem::ExistingInstance;
     use crate::solver::{Greedy, Solver};
-
-    fn candidate(id: u32, cpus: u64, mib: u64, price: f64) -> Candidate {
-        Candidate {
-            offering: OfferingId(id),
-            capacity: Resources::cpus_mib(cpus, mib),
-            price: UsdPerHour(price),
-            capacity_type: CapacityType::OnDemand,
-            arch: Architecture::X86_64,
-            type_name: Arc::from(format!("t{id}.test")),
-        }
-    }
-
-    fn task(id: u64, cpus: u64, mib: u64) -> PendingTask {
-        PendingTask::new(TaskId(id), Resources::cpus_mib(cpus, mib))
-    }
+    use crate::test_support::{candidate, task};
 
     #[test]
     fn shapes_are_grouped_and_dominated_candidates_dropped() {
