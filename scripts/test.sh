@@ -17,10 +17,13 @@ if cargo tree -p sched-core -e normal --prefix none | grep -E '^(aws-|tokio |hyp
 fi
 
 step "cargo clippy"
-cargo clippy --workspace --all-targets --quiet -- -D warnings
+# `--profile test` here and for doc: the tests build under the test profile, and
+# sharing it lets all three commands share the build-script runs (HiGHS's C++
+# build among them; see the build-override note in Cargo.toml).
+cargo clippy --profile test --workspace --all-targets --quiet -- -D warnings
 
 step "cargo doc"
-RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
+RUSTDOCFLAGS="-D warnings" cargo doc --profile test --workspace --no-deps --quiet
 
 step "cargo test"
 # --all-targets also builds the benchmarks and runs each once, in the debug
