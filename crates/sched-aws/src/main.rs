@@ -1,0 +1,117 @@
+//! `sched-aws`: the operator's commands for the AWS backend.
+//!
+//! - `sched-aws policy [--asg] [--cost-explorer] [--catalog]` prints the
+//!   least-privilege IAM policy for those features.
+//! - `sched-aws ensure` creates what is missing of the shared resources.
+//! - `sched-aws teardown [--dry-run]` removes what the prefix owns.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use sched_aws::clients::Clients;
+use sched_aws::config::{AwsConfig, CapacityBackend};
+use sched_aws::ensure;
+use sched_aws::iam_policy::{policy_document, PolicyOptions};
+
+#[derive(Debug, Parser)]
+#[command(name = "sched-aws", version, about = "Operator commands of the scheduler's AWS backend")]
+struct Cli {
+    /// AWS region (default: from the environment or profile).
+    #[arg(long, global = true)]
+    region: Option<String>,
+    /// Endpoint URL for every service, e.g. an emulator on loopback.
+    #[arg(long, global = true)]
+    endpoint: Option<String>,
+    /// Name prefix of every resource.
+    #[arg(long, global = true, default_value = AwsConfig::DEFAULT_PREFIX)]
+    prefix: String,
+    /// Capacity backend: asg or managed-instances.
+    #[arg(long, global = true, default_value = "asg")]
+    capacity: CapacityBackend,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the least-privilege IAM policy as JSON.
+    Policy {
+        /// Include the Auto Scaling Group and launch template statements.
+        #[arg(long)]
+        asg: bool,
+        /// Include Cost Explorer (cost predictions).
+        #[arg(long)]
+        cost_explorer: bool,
+        /// Include the live catalog's price calls.
+        #[arg(long)]
+        catalog: bool,
+    },
+    /// Create what is missing of the cluster, roles, log group and launch template.
+    Ensure,
+    /// Remove every resource with the prefix and the ownership tag.
+    Teardown {
+        /// Only list what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+fn config(cli: &Cli) -> AwsConfig {
+    let mut config = AwsConfig::new().with_prefix(cli.prefix.clone()).with_capacity(cli.capacity);
+    config.region = cli.region.clone();
+    config.endpoint = cli.endpoint.clone();
+    config
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let config = config(&cli);
+    config.validate().map_err(|e| e.to_string())?;
+    match cli.command {
+        Command::Policy { asg, cost_explorer, catalog } => {
+            let mut options = PolicyOptions::new(cli.prefix.clone());
+            options.asg = asg;
+            options.cost_explorer = cost_explorer;
+            options.catalog = catalog;
+            options.managed_instances = cli.capacity == CapacityBackend::ManagedInstances;
+            let doc = policy_document(&options);
+            println!("{}", serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?);
+        }
+        Command::Ensure => {
+            let clients = Clients::new(&config).await.map_err(|e| e.to_string())?;
+            let report = ensure::ensure(&clients, &config).await.map_err(|e| e.to_string())?;
+            for line in &report.changed {
+                println!("created {line}");
+            }
+            for line in &report.unchanged {
+                println!("found {line}");
+            }
+        }
+        Command::Teardown { dry_run } => {
+            let clients = Clients::new(&config).await.map_err(|e| e.to_string())?;
+            let report = ensure::teardown(&clients, dry_run).await.map_err(|e| e.to_string())?;
+            let verb = if dry_run { "would remove" } else { "removed" };
+            for line in &report.changed {
+                println!("{verb} {line}");
+            }
+            for line in &report.unchanged {
+                println!("kept {line} (no ownership tag)");
+            }
+        }
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("sched-aws: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
