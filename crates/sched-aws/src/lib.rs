@@ -17,6 +17,8 @@
 //! - [`ensure`]: idempotent creation of the cluster, roles, log group,
 //!   launch template and Auto Scaling Groups; tear-down of what the prefix
 //!   and the ownership tag mark.
+//! - [`catalog`]: the live catalog and its CSV snapshot.
+//! - [`cost`]: cost predictions from Cost Explorer, absent without permission.
 //! - [`provider`]: [`AwsProvider`](provider::AwsProvider), the `Provider`
 //!   implementation.
 //!
@@ -24,8 +26,10 @@
 
 #![deny(missing_docs)]
 
+pub mod catalog;
 pub mod clients;
 pub mod config;
+pub mod cost;
 pub mod ensure;
 pub mod error;
 pub mod iam_policy;

@@ -4,6 +4,8 @@
 //!   least-privilege IAM policy for those features.
 //! - `sched-aws ensure` creates what is missing of the shared resources.
 //! - `sched-aws teardown [--dry-run]` removes what the prefix owns.
+//! - `sched-aws catalog --reference CSV --out FILE` writes a catalog
+//!   snapshot from the live APIs (on-demand prices from the reference).
 
 use std::process::ExitCode;
 
@@ -46,6 +48,18 @@ enum Command {
         #[arg(long)]
         catalog: bool,
     },
+    /// Write a catalog snapshot from DescribeInstanceTypes and spot prices.
+    Catalog {
+        /// Catalog (bundled CSV format) giving on-demand prices and interruption buckets.
+        #[arg(long)]
+        reference: std::path::PathBuf,
+        /// Where to write the snapshot.
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// Allowed instance types, comma-separated (names, families, globs).
+        #[arg(long)]
+        allow: Option<String>,
+    },
     /// Create what is missing of the cluster, roles, log group and launch template.
     Ensure,
     /// Remove every resource with the prefix and the ownership tag.
@@ -75,6 +89,29 @@ async fn run(cli: Cli) -> Result<(), String> {
             options.managed_instances = cli.capacity == CapacityBackend::ManagedInstances;
             let doc = policy_document(&options);
             println!("{}", serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?);
+        }
+        Command::Catalog { reference, out, allow } => {
+            let reference = sched_core::catalog::Catalog::from_csv_path(&reference)
+                .map_err(|e| e.to_string())?;
+            let allow = allow
+                .map(|list| sched_core::policy::AllowList::parse_csv(&list))
+                .transpose()
+                .map_err(|e| e.to_string())?;
+            let sdk = config.sdk_config().await.map_err(|e| e.to_string())?;
+            let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
+            let clients = Clients::from_sdk_config(&sdk, &config);
+            let live =
+                sched_aws::catalog::live_catalog(&clients, &region, allow.as_ref(), &reference)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            std::fs::write(&out, sched_aws::catalog::to_csv(&live))
+                .map_err(|e| format!("{}: {e}", out.display()))?;
+            println!(
+                "wrote {} types, {} offerings to {}",
+                live.types().len(),
+                live.offerings().len(),
+                out.display()
+            );
         }
         Command::Ensure => {
             let clients = Clients::new(&config).await.map_err(|e| e.to_string())?;
