@@ -6,7 +6,7 @@
 //! and transient failures are retried with capped exponential backoff and
 //! full jitter; the rest return at once. [`AwsError::to_provider_error`]
 //! then maps the class onto the engine's typed
-//! [`ProviderError`](sched_core::provider::ProviderError): capacity and
+//! [`sched_core::provider::ProviderError`]: capacity and
 //! quota errors become the variants the engine acts on (spotFirst falls
 //! back), and anything else carries its code and message.
 

@@ -1,4 +1,4 @@
-//! The scheduler's [`Provider`](sched_core::provider::Provider) over AWS: an
+//! The scheduler's [`sched_core::provider::Provider`] over AWS: an
 //! ECS cluster whose capacity comes from Auto Scaling Groups (one per
 //! instance type and capacity type, over a launch template of the
 //! ECS-optimized Amazon Linux 2023 AMI) or from ECS Managed Instances.
@@ -9,7 +9,7 @@
 //!   provisioning model, allow-list, capacity backend) and the SDK
 //!   configuration built from it.
 //! - [`error`]: SDK errors classified into the engine's
-//!   [`ProviderError`](sched_core::provider::ProviderError), and the retry
+//!   [`sched_core::provider::ProviderError`], and the retry
 //!   loop with backoff and jitter for the throttled and transient ones.
 //! - [`iam_policy`]: the least-privilege IAM policy for the features enabled.
 //! - [`names`]: how every resource is named and tagged.
@@ -19,7 +19,7 @@
 //!   and the ownership tag mark.
 //! - [`catalog`]: the live catalog and its CSV snapshot.
 //! - [`cost`]: cost predictions from Cost Explorer, absent without permission.
-//! - [`provider`]: [`AwsProvider`](provider::AwsProvider), the `Provider`
+//! - [`provider`]: [`provider::AwsProvider`], the `Provider`
 //!   implementation.
 //!
 //! Nothing here is needed by `sched-core`, which stays free of the SDK.

@@ -70,6 +70,15 @@ enum Command {
     },
 }
 
+/// Writes a line to stdout; a closed pipe (`| head`) ends output quietly.
+fn emit(line: &str) -> Result<(), String> {
+    use std::io::Write;
+    match writeln!(std::io::stdout(), "{line}") {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(format!("stdout: {e}")),
+        _ => Ok(()),
+    }
+}
+
 fn config(cli: &Cli) -> AwsConfig {
     let mut config = AwsConfig::new().with_prefix(cli.prefix.clone()).with_capacity(cli.capacity);
     config.region = cli.region.clone();
@@ -88,7 +97,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             options.catalog = catalog;
             options.managed_instances = cli.capacity == CapacityBackend::ManagedInstances;
             let doc = policy_document(&options);
-            println!("{}", serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?);
+            emit(&serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?)?;
         }
         Command::Catalog { reference, out, allow } => {
             let reference = sched_core::catalog::Catalog::from_csv_path(&reference)
@@ -106,21 +115,21 @@ async fn run(cli: Cli) -> Result<(), String> {
                     .map_err(|e| e.to_string())?;
             std::fs::write(&out, sched_aws::catalog::to_csv(&live))
                 .map_err(|e| format!("{}: {e}", out.display()))?;
-            println!(
+            emit(&format!(
                 "wrote {} types, {} offerings to {}",
                 live.types().len(),
                 live.offerings().len(),
                 out.display()
-            );
+            ))?;
         }
         Command::Ensure => {
             let clients = Clients::new(&config).await.map_err(|e| e.to_string())?;
             let report = ensure::ensure(&clients, &config).await.map_err(|e| e.to_string())?;
             for line in &report.changed {
-                println!("created {line}");
+                emit(&format!("created {line}"))?;
             }
             for line in &report.unchanged {
-                println!("found {line}");
+                emit(&format!("found {line}"))?;
             }
         }
         Command::Teardown { dry_run } => {
@@ -128,10 +137,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             let report = ensure::teardown(&clients, dry_run).await.map_err(|e| e.to_string())?;
             let verb = if dry_run { "would remove" } else { "removed" };
             for line in &report.changed {
-                println!("{verb} {line}");
+                emit(&format!("{verb} {line}"))?;
             }
             for line in &report.unchanged {
-                println!("kept {line} (no ownership tag)");
+                emit(&format!("kept {line} (no ownership tag)"))?;
             }
         }
     }
