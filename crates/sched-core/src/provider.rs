@@ -5,6 +5,9 @@
 //! an engine [`Action`], live in [`ProviderExt`], implemented for every
 //! provider, so a backend never has to write them.
 
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
 use async_trait::async_trait;
 use thiserror::Error;
 

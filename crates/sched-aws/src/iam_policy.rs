@@ -1,0 +1,303 @@
+//! The least-privilege IAM policy for the features enabled.
+//!
+//! Each statement has a `Sid` that `docs/aws.md` explains. Resources are
+//! scoped to the prefix wherever the action supports resource-level
+//! permissions; where AWS allows only `*` (Describe and List calls, task
+//! definition registration, Cost Explorer), the statement says so in its
+//! Sid's documentation.
+
+use serde_json::{json, Value};
+
+/// Which features the policy must cover.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PolicyOptions {
+    /// The name prefix of every resource.
+    pub prefix: String,
+    /// Capacity from Auto Scaling Groups (launch templates, groups).
+    pub asg: bool,
+    /// Capacity from ECS Managed Instances.
+    pub managed_instances: bool,
+    /// Cost predictions from Cost Explorer.
+    pub cost_explorer: bool,
+    /// Building the catalog from the live APIs (spot prices, pricing).
+    pub catalog: bool,
+}
+
+impl PolicyOptions {
+    /// The statements every configuration needs, under `prefix`.
+    pub fn new(prefix: impl Into<String>) -> Self {
+        PolicyOptions {
+            prefix: prefix.into(),
+            asg: false,
+            managed_instances: false,
+            cost_explorer: false,
+            catalog: false,
+        }
+    }
+}
+
+fn statement(sid: &str, actions: &[&str], resources: Vec<String>) -> Value {
+    json!({ "Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources })
+}
+
+/// The policy document, as IAM reads it.
+pub fn policy_document(options: &PolicyOptions) -> Value {
+    let p = &options.prefix;
+    let cluster = format!("arn:aws:ecs:*:*:cluster/{p}-cluster");
+    let mut statements = vec![
+        statement(
+            "EcsCluster",
+            &[
+                "ecs:CreateCluster",
+                "ecs:DeleteCluster",
+                "ecs:DescribeClusters",
+                "ecs:PutClusterCapacityProviders",
+                "ecs:TagResource",
+            ],
+            vec![cluster.clone()],
+        ),
+        statement(
+            "EcsCapacityProviders",
+            &[
+                "ecs:CreateCapacityProvider",
+                "ecs:DeleteCapacityProvider",
+                "ecs:UpdateCapacityProvider",
+                "ecs:TagResource",
+            ],
+            vec![format!("arn:aws:ecs:*:*:capacity-provider/{p}-*")],
+        ),
+        statement(
+            "EcsTaskDefinitions",
+            &[
+                "ecs:RegisterTaskDefinition",
+                "ecs:DeregisterTaskDefinition",
+                "ecs:DescribeTaskDefinition",
+                "ecs:ListTaskDefinitions",
+                "ecs:ListTaskDefinitionFamilies",
+                "ecs:DescribeCapacityProviders",
+            ],
+            vec!["*".to_owned()],
+        ),
+        json!({
+            "Sid": "EcsStartTasks",
+            "Effect": "Allow",
+            "Action": ["ecs:StartTask", "ecs:TagResource"],
+            "Resource": [
+                format!("arn:aws:ecs:*:*:task-definition/{p}-*:*"),
+                format!("arn:aws:ecs:*:*:task/{p}-cluster/*"),
+            ],
+            "Condition": { "ArnEquals": { "ecs:cluster": cluster.clone() } }
+        }),
+        statement(
+            "EcsTasksAndInstances",
+            &[
+                "ecs:StopTask",
+                "ecs:DescribeTasks",
+                "ecs:ListTasks",
+                "ecs:ListContainerInstances",
+                "ecs:DescribeContainerInstances",
+                "ecs:DeregisterContainerInstance",
+            ],
+            vec![
+                cluster.clone(),
+                format!("arn:aws:ecs:*:*:task/{p}-cluster/*"),
+                format!("arn:aws:ecs:*:*:container-instance/{p}-cluster/*"),
+            ],
+        ),
+        statement(
+            "IamRoles",
+            &[
+                "iam:CreateRole",
+                "iam:GetRole",
+                "iam:DeleteRole",
+                "iam:TagRole",
+                "iam:AttachRolePolicy",
+                "iam:DetachRolePolicy",
+                "iam:ListAttachedRolePolicies",
+                "iam:ListInstanceProfilesForRole",
+            ],
+            vec![format!("arn:aws:iam::*:role/{p}-*")],
+        ),
+        statement(
+            "IamInstanceProfile",
+            &[
+                "iam:CreateInstanceProfile",
+                "iam:GetInstanceProfile",
+                "iam:DeleteInstanceProfile",
+                "iam:TagInstanceProfile",
+                "iam:AddRoleToInstanceProfile",
+                "iam:RemoveRoleFromInstanceProfile",
+            ],
+            vec![format!("arn:aws:iam::*:instance-profile/{p}-*")],
+        ),
+        json!({
+            "Sid": "IamPassRoles",
+            "Effect": "Allow",
+            "Action": ["iam:PassRole"],
+            "Resource": [format!("arn:aws:iam::*:role/{p}-*")],
+            "Condition": { "StringEquals": { "iam:PassedToService": [
+                "ecs-tasks.amazonaws.com", "ec2.amazonaws.com", "ecs.amazonaws.com"
+            ] } }
+        }),
+        statement(
+            "Logs",
+            &[
+                "logs:CreateLogGroup",
+                "logs:DeleteLogGroup",
+                "logs:PutRetentionPolicy",
+                "logs:TagResource",
+            ],
+            vec![format!("arn:aws:logs:*:*:log-group:/{p}/*")],
+        ),
+        statement("LogsDescribe", &["logs:DescribeLogGroups"], vec!["*".to_owned()]),
+        statement(
+            "EcsOptimizedAmi",
+            &["ssm:GetParameter", "ssm:GetParameters"],
+            vec!["arn:aws:ssm:*::parameter/aws/service/ecs/optimized-ami/amazon-linux-2023/*"
+                .to_owned()],
+        ),
+        statement(
+            "Ec2Describe",
+            &["ec2:DescribeInstances", "ec2:DescribeInstanceTypes", "ec2:DescribeSubnets"],
+            vec!["*".to_owned()],
+        ),
+    ];
+    if options.asg {
+        statements.push(statement(
+            "Ec2LaunchTemplates",
+            &[
+                "ec2:CreateLaunchTemplate",
+                "ec2:CreateLaunchTemplateVersion",
+                "ec2:DeleteLaunchTemplate",
+                "ec2:DescribeLaunchTemplates",
+                "ec2:DescribeLaunchTemplateVersions",
+            ],
+            vec!["*".to_owned()],
+        ));
+        statements.push(json!({
+            "Sid": "Ec2RunFromTemplate",
+            "Effect": "Allow",
+            "Action": ["ec2:RunInstances", "ec2:CreateTags"],
+            "Resource": "*",
+            "Condition": { "StringEquals": { "aws:RequestTag/cloud-sched:owner": p } }
+        }));
+        statements.push(json!({
+            "Sid": "Ec2TagOwnInstances",
+            "Effect": "Allow",
+            "Action": ["ec2:CreateTags"],
+            "Resource": "arn:aws:ec2:*:*:instance/*",
+            "Condition": { "StringEquals": { "aws:ResourceTag/cloud-sched:owner": p } }
+        }));
+        statements.push(statement(
+            "AutoScalingGroups",
+            &[
+                "autoscaling:CreateAutoScalingGroup",
+                "autoscaling:UpdateAutoScalingGroup",
+                "autoscaling:DeleteAutoScalingGroup",
+                "autoscaling:SetDesiredCapacity",
+                "autoscaling:TerminateInstanceInAutoScalingGroup",
+                "autoscaling:CreateOrUpdateTags",
+            ],
+            vec![format!("arn:aws:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/{p}-*")],
+        ));
+        statements.push(statement(
+            "AutoScalingDescribe",
+            &["autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeScalingActivities"],
+            vec!["*".to_owned()],
+        ));
+        statements.push(json!({
+            "Sid": "ServiceLinkedRoles",
+            "Effect": "Allow",
+            "Action": ["iam:CreateServiceLinkedRole"],
+            "Resource": "*",
+            "Condition": { "StringEquals": { "iam:AWSServiceName": [
+                "autoscaling.amazonaws.com", "ecs.amazonaws.com"
+            ] } }
+        }));
+    }
+    if options.catalog {
+        statements.push(statement(
+            "CatalogPrices",
+            &[
+                "ec2:DescribeSpotPriceHistory",
+                "ec2:DescribeInstanceTypeOfferings",
+                "pricing:GetProducts",
+            ],
+            vec!["*".to_owned()],
+        ));
+    }
+    if options.cost_explorer {
+        statements.push(statement(
+            "CostExplorer",
+            &["ce:GetCostForecast", "ce:GetCostAndUsage"],
+            vec!["*".to_owned()],
+        ));
+    }
+    json!({ "Version": "2012-10-17", "Statement": statements })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sids(doc: &Value) -> Vec<String> {
+        doc["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["Sid"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn optional_statements_appear_only_when_asked() {
+        let base = policy_document(&PolicyOptions::new("cs"));
+        let names = sids(&base);
+        assert!(!names.iter().any(|s| s.starts_with("AutoScaling") || s.starts_with("Ec2Launch")));
+        assert!(!names.contains(&"CostExplorer".to_owned()));
+
+        let full = policy_document(&PolicyOptions {
+            asg: true,
+            cost_explorer: true,
+            catalog: true,
+            ..PolicyOptions::new("cs")
+        });
+        let names = sids(&full);
+        for sid in ["AutoScalingGroups", "Ec2LaunchTemplates", "CostExplorer", "CatalogPrices"] {
+            assert!(names.contains(&sid.to_owned()), "{sid}");
+        }
+        let mut unique = names.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), names.len(), "Sids are unique");
+    }
+
+    #[test]
+    fn scoped_resources_name_the_prefix() {
+        let doc = policy_document(&PolicyOptions { asg: true, ..PolicyOptions::new("myprefix") });
+        for statement in doc["Statement"].as_array().unwrap() {
+            let resources = match &statement["Resource"] {
+                Value::String(one) => vec![one.clone()],
+                Value::Array(many) => many.iter().map(|r| r.as_str().unwrap().to_owned()).collect(),
+                other => panic!("bad resource {other}"),
+            };
+            for resource in resources {
+                let scoped = resource.contains("myprefix")
+                    || resource == "*"
+                    || resource.contains("/aws/service/ecs/optimized-ami/")
+                    || resource == "arn:aws:ec2:*:*:instance/*";
+                assert!(scoped, "{} grants {resource}", statement["Sid"]);
+            }
+            // A "*" resource is only for actions that need it, or carries a condition.
+            let actions: Vec<&str> = statement["Action"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap())
+                .collect();
+            assert!(!actions.iter().any(|a| a.ends_with(":*")), "no action wildcards");
+        }
+        assert_eq!(doc["Version"], "2012-10-17");
+    }
+}

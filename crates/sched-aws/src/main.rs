@@ -1,0 +1,163 @@
+//! `sched-aws`: the operator's commands for the AWS backend.
+//!
+//! - `sched-aws policy [--asg] [--cost-explorer] [--catalog]` prints the
+//!   least-privilege IAM policy for those features.
+//! - `sched-aws ensure` creates what is missing of the shared resources.
+//! - `sched-aws teardown [--dry-run]` removes what the prefix owns.
+//! - `sched-aws catalog --reference CSV --out FILE` writes a catalog
+//!   snapshot from the live APIs (on-demand prices from the reference).
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use sched_aws::clients::Clients;
+use sched_aws::config::{AwsConfig, CapacityBackend};
+use sched_aws::ensure;
+use sched_aws::iam_policy::{policy_document, PolicyOptions};
+
+#[derive(Debug, Parser)]
+#[command(name = "sched-aws", version, about = "Operator commands of the scheduler's AWS backend")]
+struct Cli {
+    /// AWS region (default: from the environment or profile).
+    #[arg(long, global = true)]
+    region: Option<String>,
+    /// Endpoint URL for every service, e.g. an emulator on loopback.
+    #[arg(long, global = true)]
+    endpoint: Option<String>,
+    /// Name prefix of every resource.
+    #[arg(long, global = true, default_value = AwsConfig::DEFAULT_PREFIX)]
+    prefix: String,
+    /// Capacity backend: asg or managed-instances.
+    #[arg(long, global = true, default_value = "asg")]
+    capacity: CapacityBackend,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the least-privilege IAM policy as JSON.
+    Policy {
+        /// Include the Auto Scaling Group and launch template statements.
+        #[arg(long)]
+        asg: bool,
+        /// Include Cost Explorer (cost predictions).
+        #[arg(long)]
+        cost_explorer: bool,
+        /// Include the live catalog's price calls.
+        #[arg(long)]
+        catalog: bool,
+    },
+    /// Write a catalog snapshot from DescribeInstanceTypes and spot prices.
+    Catalog {
+        /// Catalog (bundled CSV format) giving on-demand prices and interruption buckets.
+        #[arg(long)]
+        reference: std::path::PathBuf,
+        /// Where to write the snapshot.
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// Allowed instance types, comma-separated (names, families, globs).
+        #[arg(long)]
+        allow: Option<String>,
+    },
+    /// Create what is missing of the cluster, roles, log group and launch template.
+    Ensure,
+    /// Remove every resource with the prefix and the ownership tag.
+    Teardown {
+        /// Only list what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+/// Writes a line to stdout; a closed pipe (`| head`) ends output quietly.
+fn emit(line: &str) -> Result<(), String> {
+    use std::io::Write;
+    match writeln!(std::io::stdout(), "{line}") {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(format!("stdout: {e}")),
+        _ => Ok(()),
+    }
+}
+
+fn config(cli: &Cli) -> AwsConfig {
+    let mut config = AwsConfig::new().with_prefix(cli.prefix.clone()).with_capacity(cli.capacity);
+    config.region = cli.region.clone();
+    config.endpoint = cli.endpoint.clone();
+    config
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let config = config(&cli);
+    config.validate().map_err(|e| e.to_string())?;
+    match cli.command {
+        Command::Policy { asg, cost_explorer, catalog } => {
+            let mut options = PolicyOptions::new(cli.prefix.clone());
+            options.asg = asg;
+            options.cost_explorer = cost_explorer;
+            options.catalog = catalog;
+            options.managed_instances = cli.capacity == CapacityBackend::ManagedInstances;
+            let doc = policy_document(&options);
+            emit(&serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?)?;
+        }
+        Command::Catalog { reference, out, allow } => {
+            let reference = sched_core::catalog::Catalog::from_csv_path(&reference)
+                .map_err(|e| e.to_string())?;
+            let allow = allow
+                .map(|list| sched_core::policy::AllowList::parse_csv(&list))
+                .transpose()
+                .map_err(|e| e.to_string())?;
+            let sdk = config.sdk_config().await.map_err(|e| e.to_string())?;
+            let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
+            let clients = Clients::from_sdk_config(&sdk, &config);
+            let live =
+                sched_aws::catalog::live_catalog(&clients, &region, allow.as_ref(), &reference)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            std::fs::write(&out, sched_aws::catalog::to_csv(&live))
+                .map_err(|e| format!("{}: {e}", out.display()))?;
+            emit(&format!(
+                "wrote {} types, {} offerings to {}",
+                live.types().len(),
+                live.offerings().len(),
+                out.display()
+            ))?;
+        }
+        Command::Ensure => {
+            let clients = Clients::new(&config).await.map_err(|e| e.to_string())?;
+            let report = ensure::ensure(&clients, &config).await.map_err(|e| e.to_string())?;
+            for line in &report.changed {
+                emit(&format!("created {line}"))?;
+            }
+            for line in &report.unchanged {
+                emit(&format!("found {line}"))?;
+            }
+        }
+        Command::Teardown { dry_run } => {
+            let clients = Clients::new(&config).await.map_err(|e| e.to_string())?;
+            let report = ensure::teardown(&clients, dry_run).await.map_err(|e| e.to_string())?;
+            let verb = if dry_run { "would remove" } else { "removed" };
+            for line in &report.changed {
+                emit(&format!("{verb} {line}"))?;
+            }
+            for line in &report.unchanged {
+                emit(&format!("kept {line} (no ownership tag)"))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("sched-aws: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
