@@ -25,11 +25,14 @@
 //! unknown runtimes of different processes together is what makes packed
 //! fleets cost more than one instance per task.
 //!
-//! The cost is `O(T log T + T * I)` for sorting and phase 1 (`I` existing
-//! instances) plus `O(P * C * S)` for phase 2, where `P` is the number of
+//! The cost is `O(T log T)` for sorting, `O(S x I + T x (1 + H) log I)` for
+//! phase 1 (`I` existing instances, `S` distinct shapes, `H` shapes seen more
+//! than once; see [`rooms`]), `O(C x K)` for pruning (`K` candidates kept), plus `O(P * C * S)` for phase 2, where `P` is the number of
 //! distinct bin patterns, `C` the candidates left after dominated ones are
 //! pruned and `S` the number of distinct shapes. Real traces have tens of
 //! shapes, so 10,000 tasks against the full catalog stays cheap.
+
+mod rooms;
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -44,6 +47,7 @@ use crate::pricing::UnitPrices;
 use crate::problem::{arch_ok, PendingTask, PlacementProblem, TaskId};
 use crate::resources::Resources;
 use crate::time::Millis;
+use rooms::{RoomIndex, ShapeKey};
 
 /// Cost-aware first-fit-decreasing; fast at any size.
 #[derive(Debug, Clone, Copy, Default)]
@@ -157,38 +161,43 @@ fn fill_existing<'p>(
     let boot_h = problem.launch_overhead.as_secs_f64() / 3600.0;
     let mut alone_prices: HashMap<(Resources, Option<Architecture>), Option<f64>> = HashMap::new();
 
+    let mut index = RoomIndex::new(&by_fullness);
+    let instances = &problem.instances;
+    let holds = |rooms: &[Room], i: usize, key: &ShapeKey| {
+        key.0.fits_in(&rooms[i].free) && arch_ok(key.1, instances[i].arch)
+    };
+    // No candidate holds the task alone: existing room is its only chance.
+    let cost = |rooms: &[Room], i: usize, key: &ShapeKey, alone: Option<f64>| match alone {
+        Some(alone) => rooms[i].rider_cost(key.2, alone, boot_h),
+        None => Some(rooms[i].price),
+    };
+
     let mut leftover = Vec::new();
     for task in order {
+        let key: ShapeKey = (task.demand, task.arch, task.expected_runtime);
         let alone = *alone_prices
             .entry((task.demand, task.arch))
             .or_insert_with(|| cheapest_alone(task, problem.candidates));
-        let mut best: Option<(usize, f64)> = None;
-        for &i in &by_fullness {
-            let room = &rooms[i];
-            if !task.demand.fits_in(&room.free) || !arch_ok(task.arch, problem.instances[i].arch) {
-                continue;
-            }
-            // No candidate holds the task alone: existing room is its only chance.
-            let cost = match alone {
-                Some(alone) => room.rider_cost(task.expected_runtime, alone, boot_h),
-                None => Some(room.price),
-            };
-            let Some(cost) = cost else { continue };
-            if best.is_none_or(|(_, best_cost)| cost < best_cost) {
-                best = Some((i, cost));
-                if cost <= 0.0 {
-                    break;
-                }
-            }
-        }
+        let best = index.best(
+            key,
+            alone,
+            &by_fullness,
+            |i| holds(&rooms, i, &key),
+            |i, alone| cost(&rooms, i, &key, alone),
+        );
         match best {
-            Some((i, _)) => {
+            Some(i) => {
                 let room = &mut rooms[i];
                 room.free = room.free.saturating_sub(&task.demand);
                 room.busy_for = match (room.busy_for, task.expected_runtime) {
                     (Some(busy), Some(runtime)) => Some(busy.max(runtime)),
                     _ => None,
                 };
+                index.took(
+                    i,
+                    |i, key| holds(&rooms, i, key),
+                    |i, key, alone| cost(&rooms, i, key, alone),
+                );
                 plan.assign(task.id, Placement::Existing(problem.instances[i].id));
             }
             None => leftover.push(task),
@@ -329,15 +338,27 @@ fn prune_dominated_by(
 ) -> Vec<&Candidate> {
     let mut sorted: Vec<&Candidate> = candidates.iter().collect();
     sorted.sort_by(|a, b| a.price.0.total_cmp(&b.price.0).then(a.offering.cmp(&b.offering)));
+    // The kept candidates of each architecture as compact copies (capacity,
+    // price, hazard): the test runs once per pair, so it reads 40 bytes
+    // rather than chasing a pointer to a whole candidate and recomputing its
+    // hazard.
+    let mut fronts: Vec<(Architecture, Vec<(Resources, f64, f64)>)> = Vec::new();
     let mut kept: Vec<&Candidate> = Vec::new();
     for c in sorted {
-        let dominated = kept.iter().any(|k| {
-            k.arch == c.arch
-                && c.capacity.fits_in(&k.capacity)
-                && k.price.0 <= c.price.0
-                && hazard(k) <= hazard(c)
+        let h = hazard(c);
+        let at = match fronts.iter().position(|(arch, _)| *arch == c.arch) {
+            Some(at) => at,
+            None => {
+                fronts.push((c.arch, Vec::new()));
+                fronts.len() - 1
+            }
+        };
+        let front = &mut fronts[at].1;
+        let dominated = front.iter().any(|(capacity, price, hazard)| {
+            c.capacity.fits_in(capacity) && *price <= c.price.0 && *hazard <= h
         });
         if !dominated {
+            front.push((c.capacity, c.price.0, h));
             kept.push(c);
         }
     }
