@@ -76,15 +76,18 @@ impl Solver for Greedy {
         });
 
         // Phase 1: existing room, fullest instances first.
-        let leftover = fill_existing(problem, order, &prices, &mut plan);
-        let on_existing = plan.assignments.len();
-
-        // Phase 2: group the rest by shape and open bins.
-        let mut shapes = Shapes::group(&leftover, &prices);
+        // Dominated candidates go first: every dropped one has a kept one of
+        // the same architecture, at least its capacity and at most its price,
+        // so the cheapest candidate that holds a task alone is among the kept.
         let pruned = match problem.risk {
             Some(risk) => prune_dominated_by(problem.candidates, |c| risk.hazard(c.offering)),
             None => prune_dominated(problem.candidates),
         };
+        let leftover = fill_existing(problem, &pruned, order, &prices, &mut plan);
+        let on_existing = plan.assignments.len();
+
+        // Phase 2: group the rest by shape and open bins.
+        let mut shapes = Shapes::group(&leftover, &prices);
         for shape in shapes.iter_mut() {
             let holds =
                 |c: &&Candidate| shape.demand.fits_in(&c.capacity) && arch_ok(shape.arch, c.arch);
@@ -134,6 +137,7 @@ const RIDER_PRICE_SLACK: f64 = 0.25;
 /// [`RIDER_PRICE_SLACK`] dearer than the cheapest it could have alone.
 fn fill_existing<'p>(
     problem: &PlacementProblem<'_>,
+    pruned: &[&Candidate],
     order: Vec<&'p PendingTask>,
     prices: &UnitPrices,
     plan: &mut Plan,
@@ -141,8 +145,16 @@ fn fill_existing<'p>(
     if problem.instances.is_empty() {
         return order;
     }
-    let price_of: HashMap<_, f64> =
-        problem.candidates.iter().map(|c| (c.offering, c.price.0)).collect();
+    // Prices by offering id in a flat table (ids are dense catalog indices):
+    // no hashing of every candidate on every call.
+    let mut price_of: Vec<f64> = Vec::new();
+    for c in problem.candidates {
+        let at = c.offering.0 as usize;
+        if at >= price_of.len() {
+            price_of.resize(at + 1, f64::NAN);
+        }
+        price_of[at] = c.price.0;
+    }
     let mut rooms: Vec<Room> = problem
         .instances
         .iter()
@@ -150,7 +162,11 @@ fn fill_existing<'p>(
             free: inst.free,
             busy_for: inst.busy_for,
             // An offering the policy no longer allows is priced as unknown: free.
-            price: price_of.get(&inst.offering).copied().unwrap_or(0.0),
+            price: price_of
+                .get(inst.offering.0 as usize)
+                .copied()
+                .filter(|p| !p.is_nan())
+                .unwrap_or(0.0),
         })
         .collect();
     // Fullest first, so free space is consolidated rather than spread.
@@ -177,7 +193,7 @@ fn fill_existing<'p>(
         let key: ShapeKey = (task.demand, task.arch, task.expected_runtime);
         let alone = *alone_prices
             .entry((task.demand, task.arch))
-            .or_insert_with(|| cheapest_alone(task, problem.candidates));
+            .or_insert_with(|| cheapest_alone(task, pruned));
         let best = index.best(
             key,
             alone,
@@ -207,7 +223,7 @@ fn fill_existing<'p>(
 }
 
 /// The cheapest price per hour of a candidate that holds `task` alone.
-fn cheapest_alone(task: &PendingTask, candidates: &[Candidate]) -> Option<f64> {
+fn cheapest_alone(task: &PendingTask, candidates: &[&Candidate]) -> Option<f64> {
     candidates
         .iter()
         .filter(|c| task.demand.fits_in(&c.capacity) && arch_ok(task.arch, c.arch))
