@@ -358,7 +358,7 @@ fn prune_dominated_by(
     // price, hazard): the test runs once per pair, so it reads 40 bytes
     // rather than chasing a pointer to a whole candidate and recomputing its
     // hazard.
-    let mut fronts: Vec<(Architecture, Vec<(Resources, f64, f64)>)> = Vec::new();
+    let mut fronts: Vec<(Architecture, Vec<Kept>)> = Vec::new();
     let mut kept: Vec<&Candidate> = Vec::new();
     for c in sorted {
         let h = hazard(c);
@@ -380,6 +380,9 @@ fn prune_dominated_by(
     }
     kept
 }
+
+/// A kept candidate's capacity, price and hazard, for the dominance test.
+type Kept = (Resources, f64, f64);
 
 /// How many tasks of `demand` fit in `free`, capped at `limit`.
 #[inline]

@@ -170,8 +170,12 @@ impl RoomIndex {
         self.version[i] += 1;
         for shape in &mut self.heaps {
             if holds(i, &shape.key) {
-                let entry =
-                    Entry::new(cost(i, &shape.key, shape.alone), self.position[i], i, self.version[i]);
+                let entry = Entry::new(
+                    cost(i, &shape.key, shape.alone),
+                    self.position[i],
+                    i,
+                    self.version[i],
+                );
                 shape.heap.push(entry);
             }
         }
@@ -269,7 +273,7 @@ mod tests {
                     let shape = |key: &ShapeKey| (key.0.millicpus / 1000) as usize - 1;
                     index.took(
                         i,
-                        |i, key| free[i] >= shape(key) as u64 + 1,
+                        |i, key| free[i] > shape(key) as u64,
                         |i, key, _| cost_of(&taken, i, shape(key)),
                     );
                 }
