@@ -1,96 +1,98 @@
 //! Exact (`milp`) and `auto` placement against the full bundled catalog, on
-//! batches of task shapes drawn from the bundled traces, with the gap each
-//! one reaches printed beside the timing.
+//! batches of 10 to 1,000 tasks with shapes drawn (seeded) from every bundled
+//! trace, with the gap each one reaches printed beside the timing and written
+//! to `criterion/milp_outcomes.json` under the target directory.
 //!
-//! `cargo bench --bench milp`; CI only compiles it and runs each case once.
+//! `cargo bench --bench milp`; under `cargo test --all-targets` each case runs
+//! once and nothing is printed or written. `examples/export_batches.rs`
+//! writes the same batches for the peer solvers.
 
-use std::path::Path;
+mod common;
+
+use std::path::PathBuf;
 
 use cloud_sched::plan::Plan;
-use cloud_sched::policy::{Candidate, Policy};
-use cloud_sched::problem::{PendingTask, PlacementProblem};
-use cloud_sched::sim::trace::{read_trace, request_of};
+use cloud_sched::problem::PlacementProblem;
 use cloud_sched::solver::{Auto, Greedy, Milp, MilpConfig, Solver};
-use cloud_sched::{Catalog, Resources, TaskId};
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion};
+use serde_json::{json, Value};
 
-/// Task shapes of every bundled trace, trace after trace, so a batch mixes
-/// the processes of several pipelines (tens of distinct shapes).
-fn real_shapes(root: &Path) -> Vec<Resources> {
-    let mut files: Vec<_> = std::fs::read_dir(root.join("data/traces"))
-        .expect("bundled traces")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    files.sort();
-    let mut shapes = Vec::new();
-    for file in files {
-        let Ok(trace) = read_trace(&file) else {
-            continue;
-        };
-        shapes.extend(trace.tasks.iter().map(|t| {
-            let (r, _) = request_of(t);
-            Resources::new(r.millicpus, r.memory_mib, 0)
-        }));
-    }
-    shapes
-}
-
-fn batch(shapes: &[Resources], n: usize) -> Vec<PendingTask> {
-    // A prime stride through the traces mixes their processes as a busy queue would.
-    (0..n).map(|i| PendingTask::new(TaskId(i as u64), shapes[(i * 7919) % shapes.len()])).collect()
-}
-
-fn describe(label: &str, n: usize, plan: &Plan, greedy: &Plan) {
+fn describe(label: &str, n: usize, plan: &Plan, greedy: &Plan) -> Value {
     let greedy_cost = greedy.launch_cost_per_hour().0;
     match &plan.solve {
-        Some(r) => eprintln!(
-            "{label:>5} n={n:>5}: {} ({}), ${:.4}/h vs greedy ${greedy_cost:.4}/h, bound ${:.4}/h, \
-             gap {:.3}%, HiGHS {:.3}s, {} variables",
-            r.status,
-            r.stop,
-            r.objective.0,
-            r.best_bound.0,
-            100.0 * r.relative_gap,
-            r.solver_time_s.unwrap_or(0.0),
-            r.size.variables,
-        ),
-        None => eprintln!("{label:>5} n={n:>5}: greedy plan, ${greedy_cost:.4}/h"),
+        Some(r) => {
+            eprintln!(
+                "{label:>5} n={n:>5}: {} ({}), ${:.4}/h vs greedy ${greedy_cost:.4}/h, \
+                 bound ${:.4}/h, gap {:.3}%, HiGHS {:.3}s, {} variables",
+                r.status,
+                r.stop,
+                r.objective.0,
+                r.best_bound.0,
+                100.0 * r.relative_gap,
+                r.solver_time_s.unwrap_or(0.0),
+                r.size.variables,
+            );
+            json!({
+                "solver": label, "tasks": n, "status": r.status.to_string(),
+                "stop": r.stop.to_string(), "usd_per_hour": r.objective.0,
+                "bound_usd_per_hour": r.best_bound.0, "relative_gap": r.relative_gap,
+                "greedy_usd_per_hour": greedy_cost, "highs_s": r.solver_time_s,
+                "variables": r.size.variables,
+            })
+        }
+        None => {
+            eprintln!("{label:>5} n={n:>5}: greedy plan, ${greedy_cost:.4}/h");
+            json!({ "solver": label, "tasks": n, "status": "greedy", "usd_per_hour": greedy_cost })
+        }
     }
+}
+
+fn outcomes_path() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| common::root().join("target"), PathBuf::from);
+    target.join("criterion").join("milp_outcomes.json")
 }
 
 fn milp(c: &mut Criterion) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let catalog = Catalog::from_csv_path(root.join("data/catalog/ec2_catalog_us-east-1.csv"))
-        .expect("bundled catalog");
-    let candidates: Vec<Candidate> = Policy::default().candidates(&catalog).expect("candidates");
-    let shapes = real_shapes(root);
-    let mut distinct = shapes.clone();
-    distinct.sort();
-    distinct.dedup();
-    eprintln!("{} tasks, {} distinct shapes", shapes.len(), distinct.len());
+    let catalog = common::catalog();
+    let candidates = common::full_candidates(&catalog);
+    let pool = common::all_traces();
     let config = MilpConfig::default().with_time_limit_ms(2_000);
     let exact = Milp::new(config);
     let auto = Auto::new(config, Auto::default().max_milp_variables);
 
+    let mut outcomes = Vec::new();
     let mut group = c.benchmark_group("milp_full_catalog");
     group.sample_size(10);
     for n in [10usize, 50, 200, 1_000] {
-        let tasks = batch(&shapes, n);
+        let tasks = common::batch(&pool, n);
         let problem = PlacementProblem::new(tasks.clone(), &candidates);
-        // The outcome lines cost two more solves per size: only under `cargo bench`,
-        // not when `cargo test --all-targets` runs each case once.
-        if std::env::args().any(|a| a == "--bench") {
+        // The outcome lines cost two more solves per size: only under `cargo bench`.
+        if common::full_run() {
             let greedy = Greedy.solve(&problem);
-            describe("milp", n, &exact.solve(&problem), &greedy);
-            describe("auto", n, &auto.solve(&problem), &greedy);
+            outcomes.push(describe("milp", n, &exact.solve(&problem), &greedy));
+            outcomes.push(describe("auto", n, &auto.solve(&problem), &greedy));
         }
         for (label, solver) in [("milp", &exact as &dyn Solver), ("auto", &auto)] {
             group.bench_with_input(BenchmarkId::new(label, n), &tasks, |b, tasks| {
-                b.iter(|| solver.solve(&PlacementProblem::new(tasks.clone(), &candidates)))
+                b.iter_batched(
+                    || PlacementProblem::new(tasks.clone(), &candidates),
+                    |problem| solver.solve(&problem),
+                    BatchSize::LargeInput,
+                )
             });
         }
     }
     group.finish();
+    if common::full_run() {
+        let path = outcomes_path();
+        let written = std::fs::create_dir_all(path.parent().expect("a parent"))
+            .and_then(|()| std::fs::write(&path, json!(outcomes).to_string()));
+        match written {
+            Ok(()) => eprintln!("outcomes written to {}", path.display()),
+            Err(e) => eprintln!("could not write {}: {e}", path.display()),
+        }
+    }
 }
 
 criterion_group!(benches, milp);

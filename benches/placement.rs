@@ -1,56 +1,96 @@
-//! Greedy placement latency against the full bundled catalog, with task
-//! shapes drawn from the bundled rnaseq trace.
+//! Greedy placement latency: batches of 10 to 100,000 pending tasks with
+//! shapes drawn (seeded) from every bundled trace, against the full bundled
+//! catalog with and without existing free room, and against catalogs of 100,
+//! 400 and all instance types.
 //!
-//! `cargo bench --bench placement`; CI only compiles it.
+//! `cargo bench --bench placement`. Under `cargo test --all-targets` each case
+//! runs once and cases above 1,000 tasks are skipped (see `common::full_run`).
 
-use std::path::Path;
+mod common;
 
-use cloud_sched::policy::Policy;
-use cloud_sched::problem::{PendingTask, PlacementProblem};
-use cloud_sched::sim::trace::{read_trace, request_of};
+use cloud_sched::policy::Candidate;
+use cloud_sched::problem::{ExistingInstance, PendingTask, PlacementProblem};
 use cloud_sched::solver::{Greedy, Solver};
-use cloud_sched::{Catalog, Resources, TaskId};
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 
-fn real_shapes() -> Vec<Resources> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let trace = read_trace(&root.join("data/traces/nfcore-rnaseq_k8s_raw_trace.csv"))
-        .expect("bundled trace");
-    trace
-        .tasks
-        .iter()
-        .map(|t| {
-            let (r, _) = request_of(t);
-            Resources::new(r.millicpus, r.memory_mib, 0)
-        })
-        .collect()
+const SIZES: [usize; 5] = [10, 100, 1_000, 10_000, 100_000];
+
+/// The largest size `cargo test` runs.
+const TEST_SIZE: usize = 1_000;
+
+fn sizes(all: &[usize]) -> impl Iterator<Item = usize> + '_ {
+    all.iter().copied().filter(|&n| common::full_run() || n <= TEST_SIZE)
 }
 
-fn greedy(c: &mut Criterion) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let catalog = Catalog::from_csv_path(root.join("data/catalog/ec2_catalog_us-east-1.csv"))
-        .expect("bundled catalog");
-    let candidates = Policy::default().candidates(&catalog).expect("candidates");
-    let shapes = real_shapes();
+/// Times the greedy solver on `tasks` (cloned outside the timing) over
+/// `candidates` and `rooms`.
+fn bench_greedy(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    id: BenchmarkId,
+    tasks: &[PendingTask],
+    candidates: &[Candidate],
+    rooms: &[ExistingInstance],
+) {
+    group.throughput(Throughput::Elements(tasks.len() as u64));
+    group.bench_function(id, |b| {
+        b.iter_batched(
+            || {
+                let mut problem = PlacementProblem::new(tasks.to_vec(), candidates);
+                problem.instances = rooms.to_vec();
+                problem
+            },
+            |problem| Greedy.solve(&problem),
+            BatchSize::LargeInput,
+        )
+    });
+}
+
+fn full_catalog(c: &mut Criterion) {
+    let catalog = common::catalog();
+    let candidates = common::full_candidates(&catalog);
+    let pool = common::all_traces();
+    eprintln!(
+        "full catalog: {} offerings of {} types; {} real tasks in the shape pool",
+        candidates.len(),
+        common::type_count(&candidates),
+        pool.tasks.len()
+    );
 
     let mut group = c.benchmark_group("greedy_full_catalog");
-    for n in [10usize, 100, 1_000, 10_000] {
-        let tasks: Vec<PendingTask> = (0..n)
-            .map(|i| PendingTask {
-                id: TaskId(i as u64),
-                demand: shapes[i % shapes.len()],
-                arch: None,
-                group: 0,
-                expected_runtime: None,
-            })
-            .collect();
-        group.throughput(Throughput::Elements(n as u64));
-        group.bench_with_input(BenchmarkId::from_parameter(n), &tasks, |b, tasks| {
-            b.iter(|| Greedy.solve(&PlacementProblem::new(tasks.clone(), &candidates)))
-        });
+    for n in sizes(&SIZES) {
+        if n >= 10_000 {
+            group.sample_size(10);
+        }
+        let tasks = common::batch(&pool, n);
+        bench_greedy(&mut group, BenchmarkId::new("fresh", n), &tasks, &candidates, &[]);
+        // One running instance per ten pending tasks, each partly free.
+        let rooms = common::existing(&candidates, (n / 10).max(1));
+        bench_greedy(&mut group, BenchmarkId::new("with_room", n), &tasks, &candidates, &rooms);
     }
     group.finish();
 }
 
-criterion_group!(benches, greedy);
+fn catalog_size(c: &mut Criterion) {
+    let catalog = common::catalog();
+    let all = common::full_candidates(&catalog);
+    let pool = common::all_traces();
+
+    let mut group = c.benchmark_group("greedy_catalog_size");
+    group.sample_size(20);
+    for types in [Some(100), Some(400), None] {
+        let candidates = common::catalog_subset(&all, types);
+        let label = match types {
+            Some(k) => format!("{k}_types"),
+            None => "all_types".to_string(),
+        };
+        eprintln!("{label}: {} offerings", candidates.len());
+        for n in sizes(&[1_000, 10_000]) {
+            let tasks = common::batch(&pool, n);
+            bench_greedy(&mut group, BenchmarkId::new(&label, n), &tasks, &candidates, &[]);
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, full_catalog, catalog_size);
 criterion_main!(benches);

@@ -1,5 +1,9 @@
 //! A trace turned into what a replay needs: task specs, arrival times,
 //! scripts for the simulated cloud, and recorded usage.
+//!
+//! [`synthetic`] builds larger workloads from the tasks of a real one.
+
+pub mod synthetic;
 
 use sched_core::engine::TaskSpec;
 use sched_core::problem::TaskId;

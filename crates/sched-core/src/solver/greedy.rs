@@ -25,11 +25,14 @@
 //! unknown runtimes of different processes together is what makes packed
 //! fleets cost more than one instance per task.
 //!
-//! The cost is `O(T log T + T * I)` for sorting and phase 1 (`I` existing
-//! instances) plus `O(P * C * S)` for phase 2, where `P` is the number of
+//! The cost is `O(T log T)` for sorting, `O(S x I + T x (1 + H) log I)` for
+//! phase 1 (`I` existing instances, `S` distinct shapes, `H` shapes seen more
+//! than once; see [`rooms`]), `O(C x K)` for pruning (`K` candidates kept), plus `O(P * C * S)` for phase 2, where `P` is the number of
 //! distinct bin patterns, `C` the candidates left after dominated ones are
 //! pruned and `S` the number of distinct shapes. Real traces have tens of
 //! shapes, so 10,000 tasks against the full catalog stays cheap.
+
+mod rooms;
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -44,6 +47,7 @@ use crate::pricing::UnitPrices;
 use crate::problem::{arch_ok, PendingTask, PlacementProblem, TaskId};
 use crate::resources::Resources;
 use crate::time::Millis;
+use rooms::{RoomIndex, ShapeKey};
 
 /// Cost-aware first-fit-decreasing; fast at any size.
 #[derive(Debug, Clone, Copy, Default)]
@@ -72,15 +76,18 @@ impl Solver for Greedy {
         });
 
         // Phase 1: existing room, fullest instances first.
-        let leftover = fill_existing(problem, order, &prices, &mut plan);
-        let on_existing = plan.assignments.len();
-
-        // Phase 2: group the rest by shape and open bins.
-        let mut shapes = Shapes::group(&leftover, &prices);
+        // Dominated candidates go first: every dropped one has a kept one of
+        // the same architecture, at least its capacity and at most its price,
+        // so the cheapest candidate that holds a task alone is among the kept.
         let pruned = match problem.risk {
             Some(risk) => prune_dominated_by(problem.candidates, |c| risk.hazard(c.offering)),
             None => prune_dominated(problem.candidates),
         };
+        let leftover = fill_existing(problem, &pruned, order, &prices, &mut plan);
+        let on_existing = plan.assignments.len();
+
+        // Phase 2: group the rest by shape and open bins.
+        let mut shapes = Shapes::group(&leftover, &prices);
         for shape in shapes.iter_mut() {
             let holds =
                 |c: &&Candidate| shape.demand.fits_in(&c.capacity) && arch_ok(shape.arch, c.arch);
@@ -130,6 +137,7 @@ const RIDER_PRICE_SLACK: f64 = 0.25;
 /// [`RIDER_PRICE_SLACK`] dearer than the cheapest it could have alone.
 fn fill_existing<'p>(
     problem: &PlacementProblem<'_>,
+    pruned: &[&Candidate],
     order: Vec<&'p PendingTask>,
     prices: &UnitPrices,
     plan: &mut Plan,
@@ -137,8 +145,16 @@ fn fill_existing<'p>(
     if problem.instances.is_empty() {
         return order;
     }
-    let price_of: HashMap<_, f64> =
-        problem.candidates.iter().map(|c| (c.offering, c.price.0)).collect();
+    // Prices by offering id in a flat table (ids are dense catalog indices):
+    // no hashing of every candidate on every call.
+    let mut price_of: Vec<f64> = Vec::new();
+    for c in problem.candidates {
+        let at = c.offering.0 as usize;
+        if at >= price_of.len() {
+            price_of.resize(at + 1, f64::NAN);
+        }
+        price_of[at] = c.price.0;
+    }
     let mut rooms: Vec<Room> = problem
         .instances
         .iter()
@@ -146,7 +162,11 @@ fn fill_existing<'p>(
             free: inst.free,
             busy_for: inst.busy_for,
             // An offering the policy no longer allows is priced as unknown: free.
-            price: price_of.get(&inst.offering).copied().unwrap_or(0.0),
+            price: price_of
+                .get(inst.offering.0 as usize)
+                .copied()
+                .filter(|p| !p.is_nan())
+                .unwrap_or(0.0),
         })
         .collect();
     // Fullest first, so free space is consolidated rather than spread.
@@ -157,38 +177,43 @@ fn fill_existing<'p>(
     let boot_h = problem.launch_overhead.as_secs_f64() / 3600.0;
     let mut alone_prices: HashMap<(Resources, Option<Architecture>), Option<f64>> = HashMap::new();
 
+    let mut index = RoomIndex::new(&by_fullness);
+    let instances = &problem.instances;
+    let holds = |rooms: &[Room], i: usize, key: &ShapeKey| {
+        key.0.fits_in(&rooms[i].free) && arch_ok(key.1, instances[i].arch)
+    };
+    // No candidate holds the task alone: existing room is its only chance.
+    let cost = |rooms: &[Room], i: usize, key: &ShapeKey, alone: Option<f64>| match alone {
+        Some(alone) => rooms[i].rider_cost(key.2, alone, boot_h),
+        None => Some(rooms[i].price),
+    };
+
     let mut leftover = Vec::new();
     for task in order {
+        let key: ShapeKey = (task.demand, task.arch, task.expected_runtime);
         let alone = *alone_prices
             .entry((task.demand, task.arch))
-            .or_insert_with(|| cheapest_alone(task, problem.candidates));
-        let mut best: Option<(usize, f64)> = None;
-        for &i in &by_fullness {
-            let room = &rooms[i];
-            if !task.demand.fits_in(&room.free) || !arch_ok(task.arch, problem.instances[i].arch) {
-                continue;
-            }
-            // No candidate holds the task alone: existing room is its only chance.
-            let cost = match alone {
-                Some(alone) => room.rider_cost(task.expected_runtime, alone, boot_h),
-                None => Some(room.price),
-            };
-            let Some(cost) = cost else { continue };
-            if best.is_none_or(|(_, best_cost)| cost < best_cost) {
-                best = Some((i, cost));
-                if cost <= 0.0 {
-                    break;
-                }
-            }
-        }
+            .or_insert_with(|| cheapest_alone(task, pruned));
+        let best = index.best(
+            key,
+            alone,
+            &by_fullness,
+            |i| holds(&rooms, i, &key),
+            |i, alone| cost(&rooms, i, &key, alone),
+        );
         match best {
-            Some((i, _)) => {
+            Some(i) => {
                 let room = &mut rooms[i];
                 room.free = room.free.saturating_sub(&task.demand);
                 room.busy_for = match (room.busy_for, task.expected_runtime) {
                     (Some(busy), Some(runtime)) => Some(busy.max(runtime)),
                     _ => None,
                 };
+                index.took(
+                    i,
+                    |i, key| holds(&rooms, i, key),
+                    |i, key, alone| cost(&rooms, i, key, alone),
+                );
                 plan.assign(task.id, Placement::Existing(problem.instances[i].id));
             }
             None => leftover.push(task),
@@ -198,7 +223,7 @@ fn fill_existing<'p>(
 }
 
 /// The cheapest price per hour of a candidate that holds `task` alone.
-fn cheapest_alone(task: &PendingTask, candidates: &[Candidate]) -> Option<f64> {
+fn cheapest_alone(task: &PendingTask, candidates: &[&Candidate]) -> Option<f64> {
     candidates
         .iter()
         .filter(|c| task.demand.fits_in(&c.capacity) && arch_ok(task.arch, c.arch))
@@ -329,20 +354,35 @@ fn prune_dominated_by(
 ) -> Vec<&Candidate> {
     let mut sorted: Vec<&Candidate> = candidates.iter().collect();
     sorted.sort_by(|a, b| a.price.0.total_cmp(&b.price.0).then(a.offering.cmp(&b.offering)));
+    // The kept candidates of each architecture as compact copies (capacity,
+    // price, hazard): the test runs once per pair, so it reads 40 bytes
+    // rather than chasing a pointer to a whole candidate and recomputing its
+    // hazard.
+    let mut fronts: Vec<(Architecture, Vec<Kept>)> = Vec::new();
     let mut kept: Vec<&Candidate> = Vec::new();
     for c in sorted {
-        let dominated = kept.iter().any(|k| {
-            k.arch == c.arch
-                && c.capacity.fits_in(&k.capacity)
-                && k.price.0 <= c.price.0
-                && hazard(k) <= hazard(c)
+        let h = hazard(c);
+        let at = match fronts.iter().position(|(arch, _)| *arch == c.arch) {
+            Some(at) => at,
+            None => {
+                fronts.push((c.arch, Vec::new()));
+                fronts.len() - 1
+            }
+        };
+        let front = &mut fronts[at].1;
+        let dominated = front.iter().any(|(capacity, price, hazard)| {
+            c.capacity.fits_in(capacity) && *price <= c.price.0 && *hazard <= h
         });
         if !dominated {
+            front.push((c.capacity, c.price.0, h));
             kept.push(c);
         }
     }
     kept
 }
+
+/// A kept candidate's capacity, price and hazard, for the dominance test.
+type Kept = (Resources, f64, f64);
 
 /// How many tasks of `demand` fit in `free`, capped at `limit`.
 #[inline]
