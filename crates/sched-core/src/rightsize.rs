@@ -384,7 +384,8 @@ mod tests {
     fn allocation_never_exceeds_the_request() {
         let mut learner = Rightsizer::new(RightsizeConfig::default());
         learner.observe("P", ok(12.0, 64_000.0));
-        learner.observe("P", UsageSample { cores: f64::NAN, peak_memory_mib: 1.0, succeeded: true });
+        learner
+            .observe("P", UsageSample { cores: f64::NAN, peak_memory_mib: 1.0, succeeded: true });
         assert_eq!(learner.ignored(), 1);
         let model = learner.model();
         let asked = Resources::cpus_mib(4, 8192);

@@ -279,21 +279,34 @@ fn replay_command(args: &ReplayArgs) -> Result<String, CliError> {
     let history = crate::commands::load_history(args)?;
 
     let mut reports = Vec::with_capacity(traces.len());
-    let progress = crate::commands::progress(traces.len() as u64, "replaying");
+    // One step per trace's strategies and one per prediction draw.
+    let steps = traces.len() as u64 * (1 + args.draws as u64);
+    let progress = crate::commands::progress(steps, "replaying");
     for (trace, path) in &traces {
         let (workload, rightsizing) = crate::commands::workload_of(trace, &history);
         let mut strategy_list = strategies_for(args.solver);
         strategy_list.extend(Strategy::RIGHTSIZED);
         let strategies = replay_all(&workload, &catalog, &strategy_list, &options)?;
+        progress.inc(1);
         let prediction = crate::commands::check_prediction(
             &workload,
             &catalog,
             &options,
             args.draws,
             &strategies,
+            &progress,
         )?;
-        reports.push(report_of(args, trace, path, &workload, (&catalog, &catalog_path), &options, strategies, rightsizing, prediction)?);
-        progress.inc(1);
+        reports.push(report_of(
+            args,
+            trace,
+            path,
+            &workload,
+            (&catalog, &catalog_path),
+            &options,
+            strategies,
+            rightsizing,
+            prediction,
+        )?);
     }
     progress.finish_and_clear();
     if let Some(dir) = &args.out {
@@ -318,42 +331,38 @@ pub(crate) fn report_of(
     let allowed = options.policy.candidates(catalog)?.len();
     let catalog_path = catalog_path.to_string();
     Ok(Report {
-            trace: TraceSummary {
-                path: path.to_string(),
-                tasks: workload.tasks.len(),
-                skipped_cached: trace.skipped_cached,
-                repaired_lines: trace.repaired_lines.clone(),
-                requests: workload.requests().to_string(),
-            },
-            catalog: CatalogSummary {
-                path: catalog_path.clone(),
-                offerings: catalog.offerings().len(),
-            },
-            policy: PolicySummary {
-                provisioning: options.policy.provisioning.to_string(),
-                instance_types: args.instance_types.as_ref().map(|list| {
-                    list.split(',')
-                        .map(str::trim)
-                        .filter(|e| !e.is_empty())
-                        .map(String::from)
-                        .collect()
-                }),
-                allowed_offerings: allowed,
-                idle_release_s: options.policy.idle_release_s,
-                boot_s: options.cloud.boot.as_secs_f64(),
-                min_billing_s: options.cloud.min_billing_s,
-                reserved_memory_mib: options.policy.overhead.reserved_memory_mib,
-                reserved_memory_ppm: options.policy.overhead.reserved_memory_ppm,
-                seed: args.seed,
-                interruption_scale: options.spot.interruption_scale,
-                spot_unavailable: args.spot_unavailable.clone(),
-                max_attempts: options.policy.max_attempts,
-                max_spot_attempts: options.policy.max_spot_attempts,
-                spot_risk_weight: options.policy.spot_risk_weight,
-            },
-            strategies,
-            rightsizing,
-            prediction,
+        trace: TraceSummary {
+            path: path.to_string(),
+            tasks: workload.tasks.len(),
+            skipped_cached: trace.skipped_cached,
+            repaired_lines: trace.repaired_lines.clone(),
+            requests: workload.requests().to_string(),
+        },
+        catalog: CatalogSummary {
+            path: catalog_path.clone(),
+            offerings: catalog.offerings().len(),
+        },
+        policy: PolicySummary {
+            provisioning: options.policy.provisioning.to_string(),
+            instance_types: args.instance_types.as_ref().map(|list| {
+                list.split(',').map(str::trim).filter(|e| !e.is_empty()).map(String::from).collect()
+            }),
+            allowed_offerings: allowed,
+            idle_release_s: options.policy.idle_release_s,
+            boot_s: options.cloud.boot.as_secs_f64(),
+            min_billing_s: options.cloud.min_billing_s,
+            reserved_memory_mib: options.policy.overhead.reserved_memory_mib,
+            reserved_memory_ppm: options.policy.overhead.reserved_memory_ppm,
+            seed: args.seed,
+            interruption_scale: options.spot.interruption_scale,
+            spot_unavailable: args.spot_unavailable.clone(),
+            max_attempts: options.policy.max_attempts,
+            max_spot_attempts: options.policy.max_spot_attempts,
+            spot_risk_weight: options.policy.spot_risk_weight,
+        },
+        strategies,
+        rightsizing,
+        prediction,
     })
 }
 

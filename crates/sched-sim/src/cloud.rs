@@ -428,10 +428,8 @@ impl Provider for SimCloud {
                 debug!(%task, peak_mib = peak, allocated_mib = allocated.memory_mib, "sim task will be killed for memory");
                 state.push(now + runs_for, QueuedEvent::OomKilled(task, instance));
             }
-            None => state.push(
-                now + script.runtime,
-                QueuedEvent::Exited(task, script.exit_code, instance),
-            ),
+            None => state
+                .push(now + script.runtime, QueuedEvent::Exited(task, script.exit_code, instance)),
         }
         Ok(())
     }

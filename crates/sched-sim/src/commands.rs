@@ -14,11 +14,11 @@ use sched_core::Catalog;
 use serde::Serialize;
 
 use crate::cli::{
-    load_catalog, load_traces, replay_options, report_of, CliError, Format,
-    PredictArgs, ReplayArgs, SweepArgs,
+    load_catalog, load_traces, replay_options, report_of, CliError, Format, PredictArgs,
+    ReplayArgs, SweepArgs,
 };
 use crate::learn::{learn_from, learn_hold_out, Learned};
-use crate::predict::{predict, PredictionCheck};
+use crate::predict::{predict_with, PredictionCheck};
 use crate::replay::{replay_with_bounds, Bounds, ReplayOptions, StrategyReport};
 use crate::report::RightsizingSummary;
 use crate::strategy::Strategy;
@@ -69,6 +69,7 @@ pub(crate) fn check_prediction(
     options: &ReplayOptions,
     draws: usize,
     replayed: &[StrategyReport],
+    bar: &ProgressBar,
 ) -> Result<Option<PredictionCheck>, CliError> {
     let Some(greedy) = replayed.iter().find(|r| r.name == Strategy::Greedy.name()) else {
         return Ok(None);
@@ -77,8 +78,9 @@ pub(crate) fn check_prediction(
         return Ok(None);
     }
     let first_seed = options.spot.seed.wrapping_add(1);
+    let tick = || bar.inc(1);
     let (prediction, _) =
-        predict(workload, catalog, Strategy::Greedy, options, draws, first_seed)?;
+        predict_with(workload, catalog, Strategy::Greedy, options, draws, first_seed, &tick)?;
     Ok(Some(PredictionCheck::new(prediction, greedy.cost_usd)))
 }
 
@@ -98,9 +100,17 @@ pub(crate) fn predict_command(args: &PredictArgs) -> Result<String, CliError> {
     let history = load_history(replay)?;
     let (trace, path) = &traces[0];
     let (workload, rightsizing) = workload_of(trace, &history);
-    let bar = progress(1, "predicting");
-    let (prediction, draws) =
-        predict(&workload, &catalog, args.strategy, &options, replay.draws, options.spot.seed)?;
+    let bar = progress(replay.draws as u64, "predicting");
+    let tick = || bar.inc(1);
+    let (prediction, draws) = predict_with(
+        &workload,
+        &catalog,
+        args.strategy,
+        &options,
+        replay.draws,
+        options.spot.seed,
+        &tick,
+    )?;
     bar.finish_and_clear();
     if let Some(dir) = &replay.out {
         let report = report_of(
@@ -244,14 +254,22 @@ pub(crate) fn sweep_command(args: &SweepArgs) -> Result<String, CliError> {
         return sweep_csv(&rows);
     }
     Ok(match replay.format {
-        Format::Json => {
-            serde_json::to_string_pretty(&serde_json::json!({ "trace": path, "rows": rows, "summary": summary }))?
-        }
+        Format::Json => serde_json::to_string_pretty(
+            &serde_json::json!({ "trace": path, "rows": rows, "summary": summary }),
+        )?,
         Format::Table => {
-            let mut out = format!("{path}: {} tasks, {} replays\n", workload.tasks.len(), rows.len());
+            let mut out =
+                format!("{path}: {} tasks, {} replays\n", workload.tasks.len(), rows.len());
             out.push_str(&format!(
                 "{:<12} {:<25} {:>5} {:>10} {:>10} {:>10} {:>10} {:>7}\n",
-                "provisioning", "strategy", "seeds", "mean $", "min $", "max $", "makespan", "failed"
+                "provisioning",
+                "strategy",
+                "seeds",
+                "mean $",
+                "min $",
+                "max $",
+                "makespan",
+                "failed"
             ));
             for s in &summary {
                 out.push_str(&format!(
@@ -308,4 +326,3 @@ fn sweep_csv(rows: &[SweepRow]) -> Result<String, CliError> {
     let bytes = writer.into_inner().map_err(|e| crate::out::OutError::from(e.into_error()))?;
     Ok(String::from_utf8_lossy(&bytes).trim_end().to_string())
 }
-

@@ -122,7 +122,10 @@ pub fn collect(
             let seconds = to.since(run.started_at).as_secs_f64();
             let share = |have: f64, need: f64| if have > 0.0 { need / have } else { 0.0 };
             let held = share(rental.nominal.cpus(), record.spec.allocated.cpus())
-                .max(share(rental.nominal.memory_mib as f64, record.spec.allocated.memory_mib as f64))
+                .max(share(
+                    rental.nominal.memory_mib as f64,
+                    record.spec.allocated.memory_mib as f64,
+                ))
                 .min(1.0);
             cost_share_usd += rental.price.cost_for_seconds(seconds) * held;
             detail.runs.push(RunSpan {

@@ -145,7 +145,8 @@ pub fn account(
         let held = share(rental.nominal.cpus(), record.spec.allocated.cpus())
             .max(share(rental.nominal.memory_mib as f64, record.spec.allocated.memory_mib as f64))
             .min(1.0);
-        killed_work_usd += rental.price.cost_for_seconds(ended.since(run.started_at).as_secs_f64()) * held;
+        killed_work_usd +=
+            rental.price.cost_for_seconds(ended.since(run.started_at).as_secs_f64()) * held;
     }
     let failed = killed.iter().filter(|id| !retried.contains(id)).count();
     report.tasks.total = report.tasks.total.saturating_sub(retries);
@@ -155,8 +156,10 @@ pub fn account(
             .tasks()
             .values()
             .filter(|r| !guard.is_some_and(|g| g.retries().contains_key(&r.spec.id)))
-            .filter(|r| r.spec.allocated.memory_mib < r.spec.requested.memory_mib
-                || r.spec.allocated.millicpus < r.spec.requested.millicpus)
+            .filter(|r| {
+                r.spec.allocated.memory_mib < r.spec.requested.memory_mib
+                    || r.spec.allocated.millicpus < r.spec.requested.millicpus
+            })
             .count(),
         kills: killed.len(),
         retries,

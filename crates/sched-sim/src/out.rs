@@ -80,7 +80,11 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), OutError> {
 pub fn write_replay(dir: &Path, reports: &[Report]) -> Result<(), OutError> {
     create_dir(dir)?;
     for (index, report) in reports.iter().enumerate() {
-        let here = if reports.len() == 1 { dir.to_path_buf() } else { dir.join(format!("trace-{}", index + 1)) };
+        let here = if reports.len() == 1 {
+            dir.to_path_buf()
+        } else {
+            dir.join(format!("trace-{}", index + 1))
+        };
         create_dir(&here)?;
         write(&here.join("report.json"), serde_json::to_string_pretty(report)?.as_bytes())?;
         write_trace_files(&here, &report.strategies)?;
@@ -135,7 +139,8 @@ fn write_trace_files(dir: &Path, strategies: &[StrategyReport]) -> Result<(), Ou
         }
     }
     // The right-sized replay shows what right-sizing allocates; else the first.
-    let shown = strategies.iter().find(|s| s.name.starts_with("greedy-rightsized")).or(strategies.first());
+    let shown =
+        strategies.iter().find(|s| s.name.starts_with("greedy-rightsized")).or(strategies.first());
     if let Some(s) = shown {
         requested_vs_used(dir, &s.processes)?;
     }
@@ -308,7 +313,10 @@ fn instances_chart(path: &Path, name: &str, detail: &ReplayDetail) -> Result<(),
         path,
         &format!("Instances running, {name}"),
         "instances",
-        &[("spot", SPOT, of(CapacityType::Spot)), ("on demand", ALLOCATED, of(CapacityType::OnDemand))],
+        &[
+            ("spot", SPOT, of(CapacityType::Spot)),
+            ("on demand", ALLOCATED, of(CapacityType::OnDemand)),
+        ],
     )
 }
 
@@ -321,8 +329,8 @@ fn utilization_chart(path: &Path, name: &str, detail: &ReplayDetail) -> Result<(
     for k in 0..=SAMPLES {
         let t = end * k as f64 / SAMPLES as f64;
         let live = detail.rentals.iter().filter(|r| r.from_s <= t && t < r.to_s);
-        let (paid_cpu, paid_mib) =
-            live.fold((0.0, 0.0), |(c, m), r| (c + r.nominal.cpus(), m + r.nominal.memory_mib as f64));
+        let (paid_cpu, paid_mib) = live
+            .fold((0.0, 0.0), |(c, m), r| (c + r.nominal.cpus(), m + r.nominal.memory_mib as f64));
         let mut sums = [0.0; 4];
         for run in detail.runs.iter().filter(|r| r.from_s <= t && t < r.to_s) {
             sums[0] += run.allocated.cpus();
@@ -360,7 +368,8 @@ fn requested_vs_used(dir: &Path, processes: &[ProcessResources]) -> Result<(), O
         .iter()
         .map(|p| p.process.rsplit(':').next().unwrap_or(&p.process).to_string())
         .collect();
-    let pick = |f: &dyn Fn(&ProcessResources) -> f64| shown.iter().map(|p| f(p)).collect::<Vec<_>>();
+    let pick =
+        |f: &dyn Fn(&ProcessResources) -> f64| shown.iter().map(|p| f(p)).collect::<Vec<_>>();
     let cpu_h = |s: f64| s / 3600.0;
     let gib_h = |s: f64| s / 1024.0 / 3600.0;
     let path: PathBuf = dir.join("requested-vs-used-cpu.svg");

@@ -58,6 +58,23 @@ pub fn predict(
     draws: usize,
     first_seed: u64,
 ) -> Result<(Prediction, Vec<StrategyReport>), ReplayError> {
+    predict_with(workload, catalog, strategy, options, draws, first_seed, &|| {})
+}
+
+/// As [`predict`], calling `on_draw` after each draw (from rayon's threads),
+/// e.g. to move a progress bar.
+///
+/// # Errors
+/// As [`predict`].
+pub fn predict_with(
+    workload: &Workload,
+    catalog: &Catalog,
+    strategy: Strategy,
+    options: &ReplayOptions,
+    draws: usize,
+    first_seed: u64,
+    on_draw: &(dyn Fn() + Sync),
+) -> Result<(Prediction, Vec<StrategyReport>), ReplayError> {
     let bounds = Bounds::of(workload, &options.policy.candidates(catalog)?);
     let draws = draws.max(1);
     let reports: Vec<StrategyReport> = (0..draws as u64)
@@ -65,7 +82,9 @@ pub fn predict(
         .map(|i| {
             let mut seeded = options.clone();
             seeded.spot.seed = first_seed.wrapping_add(i);
-            replay_with_bounds(workload, catalog, strategy, &seeded, bounds)
+            let report = replay_with_bounds(workload, catalog, strategy, &seeded, bounds);
+            on_draw();
+            report
         })
         .collect::<Result<_, _>>()?;
     Ok((summarize(strategy, &reports, first_seed), reports))

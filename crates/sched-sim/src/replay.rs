@@ -26,10 +26,10 @@ use tracing::{debug, warn};
 use crate::cloud::{CloudConfig, SimCloud, SpotMarket};
 use crate::metrics::{by_process, ProcessResources, SpotOutcomes};
 use crate::oom::{OomOutcomes, OomRetries};
-use sched_core::rightsize::OomGuard;
 use crate::solve_log::{Recording, SolveSummary};
 use crate::strategy::{single_instance_choice, solver_for, Strategy};
 use crate::workload::Workload;
+use sched_core::rightsize::OomGuard;
 
 /// Why a replay could not finish.
 #[derive(Debug, Error)]
