@@ -231,12 +231,15 @@ fn hbar_chart(
     root.present().map_err(|e| fail(e.to_string()))
 }
 
+/// A named, coloured line of (hours, value) points.
+type Line<'a> = (&'a str, RGBColor, Vec<(f64, f64)>);
+
 /// Lines over time (hours on the x axis).
 fn line_chart(
     path: &Path,
     title: &str,
     y_desc: &str,
-    series: &[(&str, RGBColor, Vec<(f64, f64)>)],
+    series: &[Line<'_>],
 ) -> Result<(), OutError> {
     let fail = plot_error(path);
     let root = SVGBackend::new(path, SIZE).into_drawing_area();
