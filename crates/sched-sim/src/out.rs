@@ -235,12 +235,7 @@ fn hbar_chart(
 type Line<'a> = (&'a str, RGBColor, Vec<(f64, f64)>);
 
 /// Lines over time (hours on the x axis).
-fn line_chart(
-    path: &Path,
-    title: &str,
-    y_desc: &str,
-    series: &[Line<'_>],
-) -> Result<(), OutError> {
+fn line_chart(path: &Path, title: &str, y_desc: &str, series: &[Line<'_>]) -> Result<(), OutError> {
     let fail = plot_error(path);
     let root = SVGBackend::new(path, SIZE).into_drawing_area();
     root.fill(&WHITE).map_err(|e| fail(e.to_string()))?;

@@ -81,3 +81,17 @@ fn replay_out_writes_report_csv_and_pictures() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn replay_learns_from_named_history() {
+    let history =
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/traces/nfcore-rnaseq_k8s_raw_trace.csv");
+    let out = cli(&["replay", "--history", history, "--draws", "0", "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["rightsizing"]["history"]["kind"], "traces");
+    assert_eq!(report["rightsizing"]["samples"], 1308);
+    assert!(report["prediction"].is_null());
+    let names: Vec<_> =
+        report["strategies"].as_array().unwrap().iter().map(|s| s["name"].clone()).collect();
+    assert!(names.contains(&"greedy-rightsized-guarded".into()));
+}

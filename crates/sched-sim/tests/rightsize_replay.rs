@@ -170,3 +170,31 @@ fn prediction_interval_holds_the_point_and_is_reproducible() {
     let (flat, _) = predict(&workload, &catalog, Strategy::Greedy, &options, 4, 1).unwrap();
     assert_eq!(flat.interval_usd[0], flat.interval_usd[1]);
 }
+
+/// On the openproblems AWS Batch run (requests derived from usage, 12
+/// recorded exit-137 failures) the hold-out model is too tight for some
+/// tasks: unguarded, they FAIL; guarded, every one is retried to success.
+#[test]
+fn openproblems_guard_turns_oom_failures_into_retries() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/traces/openproblems_awsbatch_execution_trace.txt"
+    );
+    let trace = sched_sim::trace::read_trace(std::path::Path::new(path)).unwrap();
+    let catalog_text = include_str!("../../../data/catalog/ec2_catalog_us-east-1.csv");
+    let catalog = Catalog::from_csv_reader(catalog_text.as_bytes(), "bundled").unwrap();
+    let mut workload = Workload::from_trace(&trace);
+    workload.rightsize(&learn_hold_out(&trace, RightsizeConfig::default()).model);
+    let options = ReplayOptions::new(Policy::default(), CloudConfig::default());
+    let greedy = replay(&workload, &catalog, Strategy::Greedy, &options).unwrap();
+    let bare = replay(&workload, &catalog, Strategy::GreedyRightsized, &options).unwrap();
+    let guarded = replay(&workload, &catalog, Strategy::GreedyRightsizedGuarded, &options).unwrap();
+    assert_eq!(greedy.tasks.failed, 12);
+    assert!(bare.oom.failed > 0 && bare.tasks.failed == 12 + bare.oom.failed, "{:?}", bare.oom);
+    assert_eq!(guarded.oom.failed, 0);
+    assert!(guarded.oom.retries >= bare.oom.kills);
+    assert_eq!(guarded.oom.retries, guarded.oom.kills);
+    assert_eq!(guarded.tasks.succeeded, greedy.tasks.succeeded);
+    assert_eq!(guarded.tasks.total, 864);
+    assert!(guarded.oom.killed_work_usd > 0.0);
+}
