@@ -46,7 +46,8 @@ pub struct Prediction {
 }
 
 /// Predicts the cost of `workload` under `strategy` over `draws` seeded
-/// spot markets starting at `first_seed`; also returns every draw's report.
+/// spot markets starting at `first_seed`; also returns every draw's report
+/// (only the first keeps its per-task detail).
 ///
 /// # Errors
 /// The first draw whose replay fails; a policy that does not fit the catalog.
@@ -77,7 +78,7 @@ pub fn predict_with(
 ) -> Result<(Prediction, Vec<StrategyReport>), ReplayError> {
     let bounds = Bounds::of(workload, &options.policy.candidates(catalog)?);
     let draws = draws.max(1);
-    let reports: Vec<StrategyReport> = (0..draws as u64)
+    let mut reports: Vec<StrategyReport> = (0..draws as u64)
         .into_par_iter()
         .map(|i| {
             let mut seeded = options.clone();
@@ -86,7 +87,9 @@ pub fn predict_with(
             on_draw();
             report
         })
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<Vec<_>, _>>()?;
+    // Only the first draw's per-task detail is kept (it is what `--out` draws).
+    reports.iter_mut().skip(1).for_each(|r| r.detail = None);
     Ok((summarize(strategy, &reports, first_seed), reports))
 }
 
