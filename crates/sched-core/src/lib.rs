@@ -11,6 +11,7 @@
 //! - [`lifecycle`]: task and run statuses with explicit transitions.
 //! - [`engine`]: the sans-I/O state machine fed events, answering actions.
 //! - [`provider`]: the trait a cloud backend implements.
+//! - [`rightsize`]: per-process requests learned from earlier runs' usage.
 //!
 //! One placement, end to end:
 //!
@@ -48,6 +49,7 @@ pub mod pricing;
 pub mod problem;
 pub mod provider;
 pub mod resources;
+pub mod rightsize;
 pub mod solver;
 pub mod time;
 

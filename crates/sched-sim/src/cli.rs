@@ -15,6 +15,7 @@ use sched_core::CatalogError;
 use thiserror::Error;
 
 use crate::cloud::{CloudConfig, SpotMarket, SpotOutage};
+use crate::predict::DEFAULT_DRAWS;
 use crate::replay::{replay_all, ReplayError, ReplayOptions};
 use crate::report::{CatalogSummary, PolicySummary, Report, TraceSummary};
 use crate::strategy::Strategy;
@@ -42,6 +43,11 @@ pub struct Cli {
 pub enum Command {
     /// Replay traces under each strategy and compare cost and utilization.
     Replay(ReplayArgs),
+    /// Predict a run's cost from an earlier trace: a point estimate and an
+    /// interval over seeded spot-reclaim draws.
+    Predict(PredictArgs),
+    /// Replay one trace under many policies and seeds in parallel and tabulate.
+    Sweep(SweepArgs),
 }
 
 /// Provisioning model, as spelled on the command line.
@@ -142,6 +148,56 @@ pub struct ReplayArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Earlier traces of the same pipeline the right-sized strategies learn
+    /// from; without it, the first half of each process's tasks of the
+    /// replayed trace.
+    #[arg(long, num_args = 1..)]
+    pub history: Vec<PathBuf>,
+    /// Seeded spot draws of the cost prediction (0: no prediction in `replay`).
+    #[arg(long, default_value_t = DEFAULT_DRAWS)]
+    pub draws: usize,
+    /// Directory to write the JSON report, the per-task CSV and SVG pictures to.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// Arguments of `sched-sim predict`.
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// The strategy to predict for.
+    #[arg(long, default_value = "greedy", value_parser = parse_strategy)]
+    pub strategy: Strategy,
+    /// The trace (the bundled one when none is given) and the replay options.
+    #[command(flatten)]
+    pub replay: ReplayArgs,
+}
+
+/// Arguments of `sched-sim sweep`.
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// Strategies, comma-separated.
+    #[arg(long, value_delimiter = ',', value_parser = parse_strategy,
+          default_value = "greedy,greedy-rightsized-guarded")]
+    pub strategies: Vec<Strategy>,
+    /// Provisioning models, comma-separated.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "spot-first,spot,on-demand")]
+    pub provisionings: Vec<ProvisioningArg>,
+    /// Seeds per combination, from `--seed` on.
+    #[arg(long, default_value_t = 4)]
+    pub seeds: u64,
+    /// Write the rows as CSV instead of the chosen `--format`.
+    #[arg(long)]
+    pub csv: bool,
+    /// The trace (the bundled one when none is given) and the replay options.
+    #[command(flatten)]
+    pub replay: ReplayArgs,
+}
+
+fn parse_strategy(name: &str) -> Result<Strategy, String> {
+    Strategy::from_name(name).ok_or_else(|| {
+        let names: Vec<_> = Strategy::ALL.iter().map(|s| s.name()).collect();
+        format!("unknown strategy `{name}`; one of {}", names.join(", "))
+    })
 }
 
 /// Why the command failed; printed as one message, without a backtrace.
@@ -173,6 +229,9 @@ pub enum CliError {
     /// The report could not be serialized.
     #[error("could not write the JSON report: {0}")]
     Json(#[from] serde_json::Error),
+    /// The `--out` directory could not be written.
+    #[error(transparent)]
+    Out(#[from] crate::out::OutError),
 }
 
 /// Runs the command and returns what to print on stdout.
@@ -182,21 +241,25 @@ pub enum CliError {
 pub fn run(cli: Cli) -> Result<String, CliError> {
     match cli.command {
         Command::Replay(args) => replay_command(&args),
+        Command::Predict(args) => crate::commands::predict_command(&args),
+        Command::Sweep(args) => crate::commands::sweep_command(&args),
     }
 }
 
-fn replay_command(args: &ReplayArgs) -> Result<String, CliError> {
-    let (catalog, catalog_path) = match &args.catalog {
+/// The catalog the options name, and how to report it.
+pub(crate) fn load_catalog(args: &ReplayArgs) -> Result<(Catalog, String), CliError> {
+    Ok(match &args.catalog {
         Some(path) => (Catalog::from_csv_path(path)?, path.display().to_string()),
         None => (
             Catalog::from_csv_reader(BUNDLED_CATALOG.as_bytes(), BUNDLED_CATALOG_NAME)?,
             BUNDLED_CATALOG_NAME.to_string(),
         ),
-    };
-    let options = replay_options(args)?;
-    let allowed = options.policy.candidates(&catalog)?.len();
+    })
+}
 
-    let traces: Vec<(Trace, String)> = if args.traces.is_empty() {
+/// The traces the options name (the bundled one when none is), with their names.
+pub(crate) fn load_traces(args: &ReplayArgs) -> Result<Vec<(Trace, String)>, CliError> {
+    Ok(if args.traces.is_empty() {
         vec![(
             parse_trace(BUNDLED_TRACE.as_bytes(), BUNDLED_TRACE_NAME)?,
             BUNDLED_TRACE_NAME.into(),
@@ -206,58 +269,113 @@ fn replay_command(args: &ReplayArgs) -> Result<String, CliError> {
             .iter()
             .map(|p| Ok((read_trace(p)?, p.display().to_string())))
             .collect::<Result<_, TraceError>>()?
-    };
+    })
+}
+
+fn replay_command(args: &ReplayArgs) -> Result<String, CliError> {
+    let (catalog, catalog_path) = load_catalog(args)?;
+    let options = replay_options(args)?;
+    let traces = load_traces(args)?;
+    let history = crate::commands::load_history(args)?;
 
     let mut reports = Vec::with_capacity(traces.len());
+    // One step per trace's strategies and one per prediction draw.
+    let steps = traces.len() as u64 * (1 + args.draws as u64);
+    let progress = crate::commands::progress(steps, "replaying");
     for (trace, path) in &traces {
-        let workload = Workload::from_trace(trace);
-        let strategies = replay_all(&workload, &catalog, &strategies_for(args.solver), &options)?;
-        reports.push(Report {
-            trace: TraceSummary {
-                path: path.clone(),
-                tasks: workload.tasks.len(),
-                skipped_cached: trace.skipped_cached,
-                repaired_lines: trace.repaired_lines.clone(),
-                requests: workload.requests().to_string(),
-            },
-            catalog: CatalogSummary {
-                path: catalog_path.clone(),
-                offerings: catalog.offerings().len(),
-            },
-            policy: PolicySummary {
-                provisioning: options.policy.provisioning.to_string(),
-                instance_types: args.instance_types.as_ref().map(|list| {
-                    list.split(',')
-                        .map(str::trim)
-                        .filter(|e| !e.is_empty())
-                        .map(String::from)
-                        .collect()
-                }),
-                allowed_offerings: allowed,
-                idle_release_s: options.policy.idle_release_s,
-                boot_s: options.cloud.boot.as_secs_f64(),
-                min_billing_s: options.cloud.min_billing_s,
-                reserved_memory_mib: options.policy.overhead.reserved_memory_mib,
-                reserved_memory_ppm: options.policy.overhead.reserved_memory_ppm,
-                seed: args.seed,
-                interruption_scale: options.spot.interruption_scale,
-                spot_unavailable: args.spot_unavailable.clone(),
-                max_attempts: options.policy.max_attempts,
-                max_spot_attempts: options.policy.max_spot_attempts,
-                spot_risk_weight: options.policy.spot_risk_weight,
-            },
+        let (workload, rightsizing) = crate::commands::workload_of(trace, &history);
+        let mut strategy_list = strategies_for(args.solver);
+        strategy_list.extend(Strategy::RIGHTSIZED);
+        let strategies = replay_all(&workload, &catalog, &strategy_list, &options)?;
+        progress.inc(1);
+        let prediction = crate::commands::check_prediction(
+            &workload,
+            &catalog,
+            &options,
+            args.draws,
+            &strategies,
+            &progress,
+        )?;
+        reports.push(report_of(
+            args,
+            trace,
+            path,
+            &workload,
+            (&catalog, &catalog_path),
+            &options,
             strategies,
-        });
+            rightsizing,
+            prediction,
+        )?);
     }
+    progress.finish_and_clear();
+    if let Some(dir) = &args.out {
+        crate::out::write_replay(dir, &reports)?;
+    }
+    format_reports(args.format, &reports)
+}
 
-    Ok(match args.format {
+/// The report of one trace's replays.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn report_of(
+    args: &ReplayArgs,
+    trace: &Trace,
+    path: &str,
+    workload: &Workload,
+    (catalog, catalog_path): (&Catalog, &str),
+    options: &ReplayOptions,
+    strategies: Vec<crate::replay::StrategyReport>,
+    rightsizing: Option<crate::report::RightsizingSummary>,
+    prediction: Option<crate::predict::PredictionCheck>,
+) -> Result<Report, CliError> {
+    let allowed = options.policy.candidates(catalog)?.len();
+    let catalog_path = catalog_path.to_string();
+    Ok(Report {
+        trace: TraceSummary {
+            path: path.to_string(),
+            tasks: workload.tasks.len(),
+            skipped_cached: trace.skipped_cached,
+            repaired_lines: trace.repaired_lines.clone(),
+            requests: workload.requests().to_string(),
+        },
+        catalog: CatalogSummary {
+            path: catalog_path.clone(),
+            offerings: catalog.offerings().len(),
+        },
+        policy: PolicySummary {
+            provisioning: options.policy.provisioning.to_string(),
+            instance_types: args.instance_types.as_ref().map(|list| {
+                list.split(',').map(str::trim).filter(|e| !e.is_empty()).map(String::from).collect()
+            }),
+            allowed_offerings: allowed,
+            idle_release_s: options.policy.idle_release_s,
+            boot_s: options.cloud.boot.as_secs_f64(),
+            min_billing_s: options.cloud.min_billing_s,
+            reserved_memory_mib: options.policy.overhead.reserved_memory_mib,
+            reserved_memory_ppm: options.policy.overhead.reserved_memory_ppm,
+            seed: args.seed,
+            interruption_scale: options.spot.interruption_scale,
+            spot_unavailable: args.spot_unavailable.clone(),
+            max_attempts: options.policy.max_attempts,
+            max_spot_attempts: options.policy.max_spot_attempts,
+            spot_risk_weight: options.policy.spot_risk_weight,
+        },
+        strategies,
+        rightsizing,
+        prediction,
+    })
+}
+
+/// The reports as the chosen format.
+pub(crate) fn format_reports(format: Format, reports: &[Report]) -> Result<String, CliError> {
+    Ok(match format {
         Format::Table => reports.iter().map(Report::to_table).collect::<Vec<_>>().join("\n"),
         Format::Json if reports.len() == 1 => serde_json::to_string_pretty(&reports[0])?,
         Format::Json => serde_json::to_string_pretty(&reports)?,
     })
 }
 
-fn replay_options(args: &ReplayArgs) -> Result<ReplayOptions, CliError> {
+pub(crate) fn replay_options(args: &ReplayArgs) -> Result<ReplayOptions, CliError> {
     if !args.boot_seconds.is_finite() || args.boot_seconds < 0.0 || args.boot_seconds > 86_400.0 {
         return Err(CliError::BadOption {
             option: "boot-seconds",

@@ -15,6 +15,12 @@
 //! is reproducible and one instance's draw does not depend on the others. A
 //! notice comes two minutes before the reclaim. Outages refuse spot launches
 //! of chosen types over a time window.
+//!
+//! Memory is enforced like a container's hard limit: a task given less
+//! memory than its recorded peak (see [`SimCloud::with_memory_peaks`]) is
+//! killed with exit [`OOM_EXIT_CODE`] after [`OOM_AT_FRACTION`] of its
+//! runtime. The trace does not say when the peak came; half the runtime is
+//! the expected kill time for a peak equally likely at any moment.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
@@ -33,7 +39,13 @@ use sched_core::provider::{Provider, ProviderError};
 use sched_core::resources::Resources;
 use sched_core::time::Millis;
 use serde::Serialize;
-use tracing::trace;
+use tracing::{debug, trace};
+
+pub use sched_core::rightsize::OOM_EXIT_CODE;
+
+/// Share of its runtime a task over its memory allocation runs before the
+/// OOM kill.
+pub const OOM_AT_FRACTION: f64 = 0.5;
 
 /// Timing and billing rules of the simulated cloud.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -188,6 +200,12 @@ struct State {
     queue: BinaryHeap<Reverse<(Millis, u64, QueuedEvent)>>,
     rentals: BTreeMap<InstanceId, Rental>,
     running: HashMap<TaskId, InstanceId>,
+    /// Peak memory a task reaches, MiB, for the tasks whose memory is enforced.
+    peaks: HashMap<TaskId, u64>,
+    /// Scripts of tasks added after the cloud was built (OOM retries).
+    added: HashMap<TaskId, TaskScript>,
+    /// Tasks killed for memory so far, in kill order.
+    oom_killed: Vec<TaskId>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -197,6 +215,7 @@ enum QueuedEvent {
     // an attempt a reclaim ended is not taken for the retry's.
     Started(TaskId, InstanceId),
     Exited(TaskId, i32, InstanceId),
+    OomKilled(TaskId, InstanceId),
     Terminated(InstanceId),
     ReclaimNotice(InstanceId),
     Reclaim(InstanceId),
@@ -249,6 +268,29 @@ impl SimCloud {
     pub fn with_market(mut self, market: SpotMarket) -> Self {
         self.market = market;
         self
+    }
+
+    /// The same cloud, killing a task given less memory than its entry in
+    /// `peaks` (MiB) with [`OOM_EXIT_CODE`] after [`OOM_AT_FRACTION`] of its
+    /// runtime. Tasks without an entry are never killed.
+    pub fn with_memory_peaks(self, peaks: HashMap<TaskId, u64>) -> Self {
+        self.state().peaks = peaks;
+        self
+    }
+
+    /// Adds a task after the cloud was built (a retry under a new id), with
+    /// its script and, where enforced, its peak memory in MiB.
+    pub fn add_task(&self, task: TaskId, script: TaskScript, peak_mib: Option<u64>) {
+        let mut state = self.state();
+        state.added.insert(task, script);
+        if let Some(peak) = peak_mib {
+            state.peaks.insert(task, peak);
+        }
+    }
+
+    /// The tasks killed for memory so far, in kill order.
+    pub fn oom_killed(&self) -> Vec<TaskId> {
+        self.state().oom_killed.clone()
     }
 
     /// When a spot instance launched at `now` is reclaimed, if it is.
@@ -361,13 +403,14 @@ impl Provider for SimCloud {
         &self,
         task: TaskId,
         instance: InstanceId,
-        _allocated: Resources,
+        allocated: Resources,
     ) -> Result<(), ProviderError> {
+        let mut state = self.state();
         let script = *self
             .scripts
             .get(&task)
+            .or_else(|| state.added.get(&task))
             .ok_or_else(|| ProviderError::NotFound { what: task.to_string() })?;
-        let mut state = self.state();
         match state.rentals.get(&instance) {
             Some(rental) if rental.released_at.is_none() => {}
             _ => return Err(ProviderError::NotFound { what: instance.to_string() }),
@@ -378,7 +421,16 @@ impl Provider for SimCloud {
         let now = state.now;
         state.running.insert(task, instance);
         state.push(now, QueuedEvent::Started(task, instance));
-        state.push(now + script.runtime, QueuedEvent::Exited(task, script.exit_code, instance));
+        let peak = state.peaks.get(&task).copied();
+        match peak.filter(|&peak| peak > allocated.memory_mib) {
+            Some(peak) => {
+                let runs_for = Millis((script.runtime.0 as f64 * OOM_AT_FRACTION) as u64);
+                debug!(%task, peak_mib = peak, allocated_mib = allocated.memory_mib, "sim task will be killed for memory");
+                state.push(now + runs_for, QueuedEvent::OomKilled(task, instance));
+            }
+            None => state
+                .push(now + script.runtime, QueuedEvent::Exited(task, script.exit_code, instance)),
+        }
         Ok(())
     }
 
@@ -425,6 +477,15 @@ impl Provider for SimCloud {
                     if state.running.get(&task) == Some(&instance) {
                         state.running.remove(&task);
                         Some(Event::TaskExited { task, exit_code })
+                    } else {
+                        None
+                    }
+                }
+                QueuedEvent::OomKilled(task, instance) => {
+                    if state.running.get(&task) == Some(&instance) {
+                        state.running.remove(&task);
+                        state.oom_killed.push(task);
+                        Some(Event::TaskExited { task, exit_code: OOM_EXIT_CODE })
                     } else {
                         None
                     }

@@ -9,15 +9,27 @@
 //! - [`cloud`]: a simulated cloud implementing the core `Provider` trait.
 //! - [`strategy`]: the strategies compared (`single-instance`, `per-task`, `greedy`).
 //! - [`replay`]: the driver that runs a workload through the engine.
+//! - [`learn`]: right-sizing models learned from earlier traces or a hold-out split.
+//! - [`oom`]: the out-of-memory guard that retries killed tasks with more memory.
 //! - [`metrics`]: spot outcomes and per-process Requested / Allocated / Used.
 //! - [`report`]: the JSON report and the table.
 //! - [`solve_log`]: per-decision solver outcomes, rolled up.
+//! - [`predict`]: cost prediction over seeded spot draws, in parallel.
+//! - [`commands`]: the `predict` and `sweep` subcommands and the progress bar.
+//! - [`detail`]: per-task records and rentals over time of one replay.
+//! - [`out`]: the `--out` directory: JSON, per-task CSV and SVG pictures.
 //! - [`cli`]: the `sched-sim` command line.
 #![deny(missing_docs)]
 
 pub mod cli;
 pub mod cloud;
+pub mod commands;
+pub mod detail;
+pub mod learn;
 pub mod metrics;
+pub mod oom;
+pub mod out;
+pub mod predict;
 pub mod replay;
 pub mod report;
 pub mod solve_log;

@@ -25,9 +25,11 @@ use tracing::{debug, warn};
 
 use crate::cloud::{CloudConfig, SimCloud, SpotMarket};
 use crate::metrics::{by_process, ProcessResources, SpotOutcomes};
+use crate::oom::{OomOutcomes, OomRetries};
 use crate::solve_log::{Recording, SolveSummary};
 use crate::strategy::{single_instance_choice, solver_for, Strategy};
 use crate::workload::Workload;
+use sched_core::rightsize::OomGuard;
 
 /// Why a replay could not finish.
 #[derive(Debug, Error)]
@@ -118,6 +120,11 @@ pub struct StrategyReport {
     pub abandoned: usize,
     /// Requested, Allocated and Used per process, largest first.
     pub processes: Vec<ProcessResources>,
+    /// Out-of-memory kills and the guard's retries.
+    pub oom: OomOutcomes,
+    /// Per-task records and rentals over time, for `--out` (not in the JSON).
+    #[serde(skip)]
+    pub detail: Option<std::sync::Arc<crate::detail::ReplayDetail>>,
 }
 
 /// How long the replay waits with nothing starting or ending before it
@@ -214,7 +221,12 @@ pub fn replay(
     replay_with_bounds(workload, catalog, strategy, options, bounds)
 }
 
-fn replay_with_bounds(
+/// Replays `workload` under `strategy` with bounds computed once by the
+/// caller (for many replays of one trace).
+///
+/// # Errors
+/// As [`replay`].
+pub fn replay_with_bounds(
     workload: &Workload,
     catalog: &Catalog,
     strategy: Strategy,
@@ -222,21 +234,35 @@ fn replay_with_bounds(
     bounds: Bounds,
 ) -> Result<StrategyReport, ReplayError> {
     let user_candidates = options.policy.candidates(catalog)?;
+    let rightsized;
+    let workload = if strategy.is_rightsized() {
+        rightsized = workload.with_rightsized_allocations();
+        &rightsized
+    } else {
+        workload
+    };
     let (policy, candidates, single) =
         strategy_setup(workload, catalog, strategy, options, user_candidates)?;
 
     let scripts = workload.tasks.iter().map(|t| (t.spec.id, t.script)).collect();
-    let cloud =
-        SimCloud::new(options.cloud, catalog.clone(), scripts).with_market(options.spot.clone());
+    let peaks = memory_peaks(workload);
+    let mut guard = (strategy == Strategy::GreedyRightsizedGuarded)
+        .then(|| OomRetries::new(OomGuard::default(), workload, &peaks));
+    let cloud = SimCloud::new(options.cloud, catalog.clone(), scripts)
+        .with_market(options.spot.clone())
+        .with_memory_peaks(peaks);
     let (solver, log) = Recording::wrap(solver_for(strategy, single, options.milp));
     // The engine prices the reclaims the market will make: the catalog's
     // rates times the market's scale.
     let weight = policy.spot_risk_weight * options.spot.interruption_scale.max(0.0);
     let risk = SpotRisk::new(catalog, &candidates, weight, options.cloud.boot);
     let mut engine = Engine::new(policy, candidates, Box::new(solver)).with_spot_risk(risk);
-    let abandoned = run(workload, &mut engine, &cloud, strategy)?;
+    let abandoned = run(workload, &mut engine, &cloud, strategy, guard.as_mut())?;
     let mut report = summarize(workload, &engine, &cloud, strategy, bounds);
     report.abandoned = abandoned;
+    crate::oom::account(&mut report, &engine, &cloud, guard.as_ref());
+    let detail = crate::detail::collect(strategy.name(), workload, &engine, &cloud, guard.as_ref());
+    report.detail = Some(std::sync::Arc::new(detail));
     if matches!(strategy, Strategy::Milp | Strategy::Auto) {
         report.solver = Some(log.summary(strategy.name()));
     }
@@ -255,7 +281,11 @@ fn strategy_setup(
     // The engine expects the boot the simulated cloud will make it wait.
     policy.launch_overhead_s = options.cloud.boot.0.div_ceil(1000);
     match strategy {
-        Strategy::Greedy | Strategy::Milp | Strategy::Auto => Ok((policy, user_candidates, None)),
+        Strategy::Greedy
+        | Strategy::Milp
+        | Strategy::Auto
+        | Strategy::GreedyRightsized
+        | Strategy::GreedyRightsizedGuarded => Ok((policy, user_candidates, None)),
         Strategy::PerTask => {
             // The instance goes as soon as its task ends; nothing to batch.
             policy.idle_release_s = 0;
@@ -286,6 +316,7 @@ fn run(
     engine: &mut Engine,
     cloud: &SimCloud,
     strategy: Strategy,
+    mut guard: Option<&mut OomRetries>,
 ) -> Result<usize, ReplayError> {
     let mut next_arrival = 0;
     let mut closed = false;
@@ -301,7 +332,7 @@ fn run(
             if !closed {
                 closed = true;
                 handle(engine, cloud.now(), Event::SubmissionsClosed)?;
-                execute(engine, cloud)?;
+                execute(engine, cloud, guard.as_deref_mut())?;
                 continue;
             }
             if engine.run_status() == RunStatus::Terminated {
@@ -320,15 +351,22 @@ fn run(
         }
 
         while let Some(task) = workload.tasks.get(next_arrival).filter(|t| t.submit <= now) {
+            if let Some(guard) = guard.as_deref_mut() {
+                guard.submitted(&task.spec);
+            }
             handle(engine, now, Event::TaskSubmitted(task.spec.clone()))?;
             next_arrival += 1;
             last_progress = now;
         }
-        if next_arrival == workload.tasks.len() && !closed {
+        // A task the OOM guard may still retry keeps submissions open.
+        if next_arrival == workload.tasks.len()
+            && !closed
+            && !guard.as_deref_mut().is_some_and(|g| g.may_retry(engine))
+        {
             closed = true;
             handle(engine, now, Event::SubmissionsClosed)?;
         }
-        if execute(engine, cloud)? {
+        if execute(engine, cloud, guard.as_deref_mut())? {
             last_progress = now;
         }
         if engine.run_status() == RunStatus::Terminated && cloud.next_event_at().is_none() {
@@ -340,7 +378,11 @@ fn run(
 /// Delivers due cloud events, then carries out the engine's decision; a
 /// refused launch goes back to the engine as an event. Returns true when a
 /// task started or ended.
-fn execute(engine: &mut Engine, cloud: &SimCloud) -> Result<bool, ReplayError> {
+fn execute(
+    engine: &mut Engine,
+    cloud: &SimCloud,
+    mut guard: Option<&mut OomRetries>,
+) -> Result<bool, ReplayError> {
     let now = cloud.now();
     let mut progress = false;
     loop {
@@ -349,7 +391,14 @@ fn execute(engine: &mut Engine, cloud: &SimCloud) -> Result<bool, ReplayError> {
         loop {
             for event in events.drain(..) {
                 progress |= matches!(event, Event::TaskStarted { .. } | Event::TaskExited { .. });
+                let retry = guard.as_deref_mut().and_then(|g| g.after(&event, cloud));
                 handle(engine, now, event)?;
+                if let Some(retry) = retry {
+                    if let Some(guard) = guard.as_deref_mut() {
+                        guard.submitted(&retry);
+                    }
+                    handle(engine, now, Event::TaskSubmitted(retry))?;
+                }
             }
             let actions = engine.decide(now);
             if actions.is_empty() {
@@ -369,6 +418,18 @@ fn execute(engine: &mut Engine, cloud: &SimCloud) -> Result<bool, ReplayError> {
 
 fn handle(engine: &mut Engine, at: Millis, event: Event) -> Result<(), ReplayError> {
     engine.handle(at, event).map_err(|source| ReplayError::Engine { at, source })
+}
+
+/// The memory the cloud enforces per task, MiB: the recorded peak, capped
+/// at the request, since the recorded run completed with the request (an
+/// executor that did not enforce memory, or a request rounded down by the
+/// trace's units); a task given its request is never killed.
+fn memory_peaks(workload: &Workload) -> HashMap<sched_core::TaskId, u64> {
+    workload
+        .tasks
+        .iter()
+        .filter_map(|t| Some((t.spec.id, t.peak_memory_mib?.min(t.spec.requested.memory_mib))))
+        .collect()
 }
 
 /// Each task at the cheapest price of its dominant resource, for its runtime.
@@ -466,6 +527,8 @@ fn summarize(
         spot: SpotOutcomes::of(engine, &rentals, min_billing, end),
         abandoned: 0,
         processes: by_process(workload),
+        oom: OomOutcomes::default(),
+        detail: None,
     };
     debug!(strategy = %strategy, cost_usd = report.cost_usd, instances = report.instances_launched, "replayed");
     report

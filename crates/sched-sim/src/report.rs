@@ -7,7 +7,11 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use sched_core::rightsize::RightsizeModel;
+
+use crate::learn::HistorySource;
 use crate::metrics::ProcessResources;
+use crate::predict::PredictionCheck;
 use crate::replay::StrategyReport;
 
 /// Which trace was replayed.
@@ -78,6 +82,21 @@ pub struct Report {
     pub policy: PolicySummary,
     /// One entry per strategy, in the order they ran.
     pub strategies: Vec<StrategyReport>,
+    /// The right-sizing model the right-sized strategies used.
+    pub rightsizing: Option<RightsizingSummary>,
+    /// The cost predicted for the trace beside the simulated one.
+    pub prediction: Option<PredictionCheck>,
+}
+
+/// What the right-sized strategies learned from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RightsizingSummary {
+    /// Earlier traces, or the hold-out split of this one.
+    pub history: HistorySource,
+    /// Usage samples learned from.
+    pub samples: usize,
+    /// The recommendations per process and how they were made.
+    pub model: RightsizeModel,
 }
 
 impl Report {
@@ -108,7 +127,7 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "{:<16} {:>10} {:>8} {:>6} {:>6} {:>10} {:>9} {:>9} {:>5} {:>5} {:>5}",
+            "{:<25} {:>10} {:>8} {:>6} {:>6} {:>10} {:>9} {:>9} {:>5} {:>5} {:>5}",
             "strategy",
             "cost $",
             "x bound",
@@ -128,7 +147,7 @@ impl Report {
             let times_bound = if bound > 0.0 { s.cost_usd / bound } else { f64::NAN };
             let _ = writeln!(
                 out,
-                "{:<16} {:>10.4} {:>8.2} {:>6.1} {:>6.1} {:>10} {:>9.1} {:>9} {:>5} {:>5} {:>5}",
+                "{:<25} {:>10.4} {:>8.2} {:>6.1} {:>6.1} {:>10} {:>9.1} {:>9} {:>5} {:>5} {:>5}",
                 s.name,
                 s.cost_usd,
                 times_bound,
@@ -171,10 +190,58 @@ impl Report {
             );
         }
         self.spot_lines(&mut out);
+        self.rightsize_lines(&mut out);
         if let Some(first) = self.strategies.first() {
             process_lines(&mut out, &first.processes);
         }
         out
+    }
+
+    /// The right-sizing source, kills and retries, and the prediction check.
+    fn rightsize_lines(&self, out: &mut String) {
+        if let Some(r) = &self.rightsizing {
+            let from = match &r.history {
+                HistorySource::HoldOut => {
+                    "hold-out: first half of each process's tasks of this trace".to_string()
+                }
+                HistorySource::Traces { paths } => paths.join(", "),
+            };
+            let _ = writeln!(
+                out,
+                "right-sizing from {from} ({} samples, {} processes):",
+                r.samples,
+                r.model.per_process.len()
+            );
+            for s in self.strategies.iter().filter(|s| s.oom.rightsized_tasks > 0) {
+                let _ = writeln!(
+                    out,
+                    "  {:<25} {} tasks right-sized, {} OOM kills, {} retried, {} failed by OOM, \
+                     killed work ${:.4}",
+                    s.name,
+                    s.oom.rightsized_tasks,
+                    s.oom.kills,
+                    s.oom.retries,
+                    s.oom.failed,
+                    s.oom.killed_work_usd,
+                );
+            }
+        }
+        if let Some(p) = &self.prediction {
+            let _ = writeln!(
+                out,
+                "predicted {}: ${:.4} [{:.4}, {:.4}] ({:.0}% of {} draws), simulated ${:.4}, \
+                 error {:+.1}%{}",
+                p.prediction.strategy,
+                p.prediction.predicted_cost_usd,
+                p.prediction.interval_usd[0],
+                p.prediction.interval_usd[1],
+                p.prediction.confidence * 100.0,
+                p.prediction.draws,
+                p.simulated_cost_usd,
+                p.error_pct,
+                if p.within_interval { "" } else { " (outside the interval)" },
+            );
+        }
     }
 
     /// One line per strategy on reclaims, retries and the on-demand share.
@@ -197,7 +264,7 @@ impl Report {
             };
             let _ = writeln!(
                 out,
-                "  {:<16} {} reclaimed, {} preemptions, {} retries, {} failed after retries, \
+                "  {:<25} {} reclaimed, {} preemptions, {} retries, {} failed after retries, \
                  lost work ${:.4}, on demand {:.1}% of cost{abandoned}",
                 s.name,
                 spot.reclaimed_instances,

@@ -8,6 +8,11 @@
 //! - `greedy`: our engine with the greedy solver under the chosen policy.
 //! - `milp`, `auto`: our engine with the exact solver on every decision, or
 //!   where the reduced problem is small enough (`--solver`).
+//! - `greedy-rightsized`: `greedy`, each task given the resources a
+//!   right-sizing model recommends for its process; a task killed for
+//!   memory FAILS.
+//! - `greedy-rightsized-guarded`: the same, with a task killed for memory
+//!   retried with more, stepping up to its request (`docs/rightsizing.md`).
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,12 +39,41 @@ pub enum Strategy {
     Milp,
     /// Our engine with the MILP where the problem is small, greedy elsewhere.
     Auto,
+    /// The greedy engine with right-sized allocations, no OOM retries.
+    GreedyRightsized,
+    /// The greedy engine with right-sized allocations and OOM retries.
+    GreedyRightsizedGuarded,
 }
 
 impl Strategy {
     /// The baselines and the greedy engine, in report order.
     pub const BASELINES_AND_GREEDY: [Strategy; 3] =
         [Strategy::SingleInstance, Strategy::PerTask, Strategy::Greedy];
+
+    /// The right-sized strategies, in report order.
+    pub const RIGHTSIZED: [Strategy; 2] =
+        [Strategy::GreedyRightsized, Strategy::GreedyRightsizedGuarded];
+
+    /// Every strategy, for parsing names.
+    pub const ALL: [Strategy; 7] = [
+        Strategy::SingleInstance,
+        Strategy::PerTask,
+        Strategy::Greedy,
+        Strategy::Milp,
+        Strategy::Auto,
+        Strategy::GreedyRightsized,
+        Strategy::GreedyRightsizedGuarded,
+    ];
+
+    /// The strategy named `name` (as [`Strategy::name`] spells it).
+    pub fn from_name(name: &str) -> Option<Strategy> {
+        Strategy::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// True when tasks get right-sized allocations.
+    pub fn is_rightsized(self) -> bool {
+        matches!(self, Strategy::GreedyRightsized | Strategy::GreedyRightsizedGuarded)
+    }
 
     /// The name used in reports and on the command line.
     pub fn name(self) -> &'static str {
@@ -49,6 +83,8 @@ impl Strategy {
             Strategy::Greedy => "greedy",
             Strategy::Milp => "milp",
             Strategy::Auto => "auto",
+            Strategy::GreedyRightsized => "greedy-rightsized",
+            Strategy::GreedyRightsizedGuarded => "greedy-rightsized-guarded",
         }
     }
 }
@@ -180,7 +216,9 @@ pub fn solver_for(
     match (strategy, single) {
         (Strategy::SingleInstance, Some(c)) => Box::new(SingleInstance::new(c)),
         (Strategy::SingleInstance, None) | (Strategy::PerTask, _) => Box::new(PerTask),
-        (Strategy::Greedy, _) => Box::new(Greedy),
+        (Strategy::Greedy | Strategy::GreedyRightsized | Strategy::GreedyRightsizedGuarded, _) => {
+            Box::new(Greedy)
+        }
         (Strategy::Milp, _) => Box::new(Milp::new(milp)),
         (Strategy::Auto, _) => Box::new(Auto::new(milp, Auto::default().max_milp_variables)),
     }

@@ -8,6 +8,7 @@ pub mod synthetic;
 use sched_core::engine::TaskSpec;
 use sched_core::problem::TaskId;
 use sched_core::resources::Resources;
+use sched_core::rightsize::RightsizeModel;
 use sched_core::time::Millis;
 use serde::Serialize;
 
@@ -36,6 +37,10 @@ pub struct WorkloadTask {
     pub used: Option<Used>,
     /// Where its request came from.
     pub request_source: RequestSource,
+    /// Recorded peak resident memory, MiB (rounded up), where the trace has it.
+    pub peak_memory_mib: Option<u64>,
+    /// What a right-sizing model gives it, once [`Workload::rightsize`] ran.
+    pub rightsized: Option<Resources>,
 }
 
 /// The tasks of one trace, ready to replay.
@@ -84,11 +89,31 @@ impl Workload {
                     script: TaskScript { runtime: Millis(runtime_ms), exit_code },
                     used,
                     request_source,
+                    peak_memory_mib: task.peak_rss_bytes.map(|b| b.div_ceil(1024 * 1024)),
+                    rightsized: None,
                 }
             })
             .collect();
         tasks.sort_by_key(|t| (t.submit, t.spec.id));
         Workload { tasks }
+    }
+
+    /// Sets every task's right-sized allocation from `model` (the request,
+    /// where the model has not seen the task's process).
+    pub fn rightsize(&mut self, model: &RightsizeModel) {
+        for task in &mut self.tasks {
+            task.rightsized = Some(model.allocate(&task.spec.process, task.spec.requested));
+        }
+    }
+
+    /// The same tasks, each allocated its right-sized resources (or its
+    /// request, where [`Workload::rightsize`] has not run).
+    pub fn with_rightsized_allocations(&self) -> Workload {
+        let mut view = self.clone();
+        for task in &mut view.tasks {
+            task.spec.allocated = task.rightsized.unwrap_or(task.spec.requested);
+        }
+        view
     }
 
     /// How the requests were obtained: `recorded`, `derived` (from usage, from
