@@ -61,6 +61,8 @@ pub fn synthetic(source: &Workload, tasks: usize, seed: u64) -> Result<Workload,
                 script: model.script,
                 used: model.used,
                 request_source: model.request_source,
+                peak_memory_mib: model.peak_memory_mib,
+                rightsized: model.rightsized,
             }
         })
         .collect();
@@ -114,6 +116,8 @@ mod tests {
             script: TaskScript { runtime: Millis::from_secs(runtime_s), exit_code: 0 },
             used: None,
             request_source: RequestSource::Recorded,
+            peak_memory_mib: None,
+            rightsized: None,
         };
         Workload { tasks: vec![task(0, 0, 1, 10), task(1, 30, 2, 20), task(2, 90, 4, 40)] }
     }
