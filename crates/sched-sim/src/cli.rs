@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use sched_core::catalog::Catalog;
 use sched_core::policy::{AllowList, Policy, PolicyError, ProvisioningModel};
+use sched_core::provider::faults::FaultConfig;
 use sched_core::solver::MilpConfig;
 use sched_core::time::Millis;
 use sched_core::CatalogError;
@@ -142,6 +143,42 @@ pub struct ReplayArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Inject every kind of fault between the engine and the simulated cloud
+    /// at this rate (0 to 1), seeded by `--seed`; each strategy is also
+    /// replayed without faults to price them.
+    #[arg(long, value_name = "RATE")]
+    pub faults: Option<f64>,
+}
+
+/// Exit code when some task is UNSCHEDULABLE: no allowed offering can hold it.
+pub const EXIT_UNSCHEDULABLE: u8 = 3;
+/// Exit code when a replay under `--faults` lost a task, started one twice or
+/// leaked an instance.
+pub const EXIT_FAULTS_BROKE_INVARIANTS: u8 = 4;
+
+/// What a successful command produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// What to print on stdout.
+    pub output: String,
+    /// Tasks UNSCHEDULABLE under any strategy of any trace.
+    pub unschedulable: usize,
+    /// Tasks lost, duplicate starts and leaked instances under `--faults`.
+    pub fault_breaches: u64,
+}
+
+impl Outcome {
+    /// The process exit code: 0, or [`EXIT_UNSCHEDULABLE`], or
+    /// [`EXIT_FAULTS_BROKE_INVARIANTS`] (which wins).
+    pub fn exit_code(&self) -> u8 {
+        if self.fault_breaches > 0 {
+            EXIT_FAULTS_BROKE_INVARIANTS
+        } else if self.unschedulable > 0 {
+            EXIT_UNSCHEDULABLE
+        } else {
+            0
+        }
+    }
 }
 
 /// Why the command failed; printed as one message, without a backtrace.
@@ -180,12 +217,20 @@ pub enum CliError {
 /// # Errors
 /// Unreadable input, an invalid policy, or a replay that cannot finish.
 pub fn run(cli: Cli) -> Result<String, CliError> {
+    run_outcome(cli).map(|outcome| outcome.output)
+}
+
+/// Runs the command and returns what to print and how to exit.
+///
+/// # Errors
+/// Unreadable input, an invalid policy, or a replay that cannot finish.
+pub fn run_outcome(cli: Cli) -> Result<Outcome, CliError> {
     match cli.command {
         Command::Replay(args) => replay_command(&args),
     }
 }
 
-fn replay_command(args: &ReplayArgs) -> Result<String, CliError> {
+fn replay_command(args: &ReplayArgs) -> Result<Outcome, CliError> {
     let (catalog, catalog_path) = match &args.catalog {
         Some(path) => (Catalog::from_csv_path(path)?, path.display().to_string()),
         None => (
@@ -211,7 +256,7 @@ fn replay_command(args: &ReplayArgs) -> Result<String, CliError> {
     let mut reports = Vec::with_capacity(traces.len());
     for (trace, path) in &traces {
         let workload = Workload::from_trace(trace);
-        let strategies = replay_all(&workload, &catalog, &strategies_for(args.solver), &options)?;
+        let strategies = replay_with_faults(&workload, &catalog, args, &options)?;
         reports.push(Report {
             trace: TraceSummary {
                 path: path.clone(),
@@ -245,16 +290,46 @@ fn replay_command(args: &ReplayArgs) -> Result<String, CliError> {
                 max_attempts: options.policy.max_attempts,
                 max_spot_attempts: options.policy.max_spot_attempts,
                 spot_risk_weight: options.policy.spot_risk_weight,
+                faults: args.faults,
             },
             strategies,
         });
     }
 
-    Ok(match args.format {
+    let strategies = || reports.iter().flat_map(|r| &r.strategies);
+    let unschedulable = strategies().map(|s| s.unschedulable.len()).sum();
+    let fault_breaches = strategies()
+        .filter_map(|s| s.faults.as_ref())
+        .map(|f| f.tasks_lost + f.duplicate_starts + f.instances_leaked)
+        .sum();
+    let output = match args.format {
         Format::Table => reports.iter().map(Report::to_table).collect::<Vec<_>>().join("\n"),
         Format::Json if reports.len() == 1 => serde_json::to_string_pretty(&reports[0])?,
         Format::Json => serde_json::to_string_pretty(&reports)?,
-    })
+    };
+    Ok(Outcome { output, unschedulable, fault_breaches })
+}
+
+/// Replays every strategy; under `--faults`, once clean and once with
+/// faults, reporting the faulty run with the clean run's cost beside it.
+fn replay_with_faults(
+    workload: &Workload,
+    catalog: &Catalog,
+    args: &ReplayArgs,
+    options: &ReplayOptions,
+) -> Result<Vec<crate::replay::StrategyReport>, CliError> {
+    let strategies = strategies_for(args.solver);
+    let clean = replay_all(workload, catalog, &strategies, options)?;
+    let Some(rate) = args.faults else { return Ok(clean) };
+    let mut faulty_options = options.clone();
+    faulty_options.faults = Some(FaultConfig::mixed(rate, args.seed));
+    let mut faulty = replay_all(workload, catalog, &strategies, &faulty_options)?;
+    for (report, clean) in faulty.iter_mut().zip(&clean) {
+        if let Some(faults) = report.faults.as_mut() {
+            faults.clean_cost_usd = Some(clean.cost_usd);
+        }
+    }
+    Ok(faulty)
 }
 
 fn replay_options(args: &ReplayArgs) -> Result<ReplayOptions, CliError> {
@@ -264,6 +339,15 @@ fn replay_options(args: &ReplayArgs) -> Result<ReplayOptions, CliError> {
             value: args.boot_seconds.to_string(),
             why: "must be between 0 and 86400",
         });
+    }
+    if let Some(rate) = args.faults {
+        if !rate.is_finite() || !(0.0..=1.0).contains(&rate) {
+            return Err(CliError::BadOption {
+                option: "faults",
+                value: rate.to_string(),
+                why: "must be a fraction between 0 and 1",
+            });
+        }
     }
     let mut policy = Policy::default();
     policy.provisioning = args.provisioning.into();
@@ -286,7 +370,7 @@ fn replay_options(args: &ReplayArgs) -> Result<ReplayOptions, CliError> {
         .with_time_limit_ms(args.milp_time_limit_ms)
         .with_relative_gap(args.milp_gap);
     let spot = spot_market(args, &mut policy)?;
-    Ok(ReplayOptions { policy, cloud, milp, spot })
+    Ok(ReplayOptions { policy, cloud, milp, spot, faults: None })
 }
 
 /// The simulated spot market and the retry rules, from the spot options.

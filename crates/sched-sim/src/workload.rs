@@ -32,6 +32,8 @@ pub struct WorkloadTask {
     pub used: Option<Used>,
     /// Where its request came from.
     pub request_source: RequestSource,
+    /// Its name in the trace (`name`, else `process`), for reports.
+    pub name: String,
 }
 
 /// The tasks of one trace, ready to replay.
@@ -80,6 +82,7 @@ impl Workload {
                     script: TaskScript { runtime: Millis(runtime_ms), exit_code },
                     used,
                     request_source,
+                    name: if task.name.is_empty() { task.process.clone() } else { task.name.clone() },
                 }
             })
             .collect();
