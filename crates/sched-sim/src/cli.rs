@@ -207,6 +207,16 @@ pub enum CliError {
         /// What is wrong.
         why: &'static str,
     },
+    /// Two options contradict each other.
+    #[error("--{first} and --{second} contradict each other: {why}")]
+    Conflict {
+        /// One option, with its value.
+        first: String,
+        /// The other, with its value.
+        second: String,
+        /// Why they cannot both hold.
+        why: &'static str,
+    },
     /// The report could not be serialized.
     #[error("could not write the JSON report: {0}")]
     Json(#[from] serde_json::Error),
@@ -392,6 +402,20 @@ fn spot_market(args: &ReplayArgs, policy: &mut Policy) -> Result<SpotMarket, Cli
             option: "max-attempts",
             value: "0".into(),
             why: "a task needs at least one start",
+        });
+    }
+    if args.provisioning == ProvisioningArg::SpotFirst && args.max_spot_attempts == 0 {
+        return Err(CliError::Conflict {
+            first: "provisioning spot-first".into(),
+            second: "max-spot-attempts 0".into(),
+            why: "spot-first would never try spot; use --provisioning on-demand",
+        });
+    }
+    if let (ProvisioningArg::OnDemand, Some(types)) = (args.provisioning, &args.spot_unavailable) {
+        return Err(CliError::Conflict {
+            first: "provisioning on-demand".into(),
+            second: format!("spot-unavailable {types}"),
+            why: "an on-demand run rents no spot capacity, so a spot outage cannot apply",
         });
     }
     policy.max_attempts = args.max_attempts;
