@@ -324,7 +324,8 @@ impl SimCloud {
             })
             .collect();
         let running = state.running.iter().map(|(&task, &instance)| (task, instance)).collect();
-        Inventory { instances, running }
+        let last_instance = state.rentals.keys().next_back().copied();
+        Inventory { instances, running, last_instance }
     }
 
     /// Starts of a task while it still ran on another live instance: must stay 0.

@@ -18,8 +18,8 @@
 use std::collections::BTreeMap;
 
 use futures_executor::block_on;
-use sched_core::engine::{Action, Engine, Event, LaunchFailure};
 use sched_core::engine::InstanceStatus;
+use sched_core::engine::{Action, Engine, Event, LaunchFailure};
 use sched_core::lifecycle::TaskStatus;
 use sched_core::provider::retry::RetryPolicy;
 use sched_core::provider::{ProviderError, ProviderExt};
@@ -86,7 +86,14 @@ impl Recovery {
         // Patient enough that a call failing 30% of the time is never given
         // up in practice (0.3^20 per call).
         let policy = RetryPolicy { max_attempts: 20, ..RetryPolicy::default() };
-        Recovery { policy, queue: Vec::new(), tolerant, check, steps: 0, report: FaultReport::default() }
+        Recovery {
+            policy,
+            queue: Vec::new(),
+            tolerant,
+            check,
+            steps: 0,
+            report: FaultReport::default(),
+        }
     }
 
     /// When the next retry is due.
@@ -106,10 +113,8 @@ impl Recovery {
         at: Millis,
         event: Event,
     ) -> Result<(), ReplayError> {
-        let from_provider = !matches!(
-            event,
-            Event::TaskSubmitted(_) | Event::SubmissionsClosed | Event::CancelRun
-        );
+        let from_provider =
+            !matches!(event, Event::TaskSubmitted(_) | Event::SubmissionsClosed | Event::CancelRun);
         match engine.handle(at, event) {
             Ok(()) => {}
             Err(error) if self.tolerant && from_provider => {
@@ -133,7 +138,10 @@ impl Recovery {
         let (due, later): (Vec<Queued>, Vec<Queued>) =
             self.queue.drain(..).partition(|q| q.due <= now);
         self.queue = later;
-        due.into_iter().filter(|q| wanted(engine, &q.action)).map(|q| (q.action, q.attempt)).collect()
+        due.into_iter()
+            .filter(|q| wanted(engine, &q.action))
+            .map(|q| (q.action, q.attempt))
+            .collect()
     }
 
     /// Carries out `action` (call number `attempt + 1`): a failure worth
@@ -246,14 +254,16 @@ fn names(disagreement: &str, action: &Action) -> bool {
 /// True when the engine still wants a retried action carried out.
 fn wanted(engine: &Engine, action: &Action) -> bool {
     match *action {
-        Action::Launch { instance, .. } => engine
-            .instances()
-            .get(&instance)
-            .is_some_and(|i| i.status == InstanceStatus::Booting),
+        Action::Launch { instance, .. } => {
+            engine.instances().get(&instance).is_some_and(|i| i.status == InstanceStatus::Booting)
+        }
         Action::StartTask { task, instance, .. } => engine.tasks().get(&task).is_some_and(|t| {
             t.instance == Some(instance)
                 && t.dispatched
-                && matches!(t.status, TaskStatus::Submitted | TaskStatus::Running | TaskStatus::Unknown)
+                && matches!(
+                    t.status,
+                    TaskStatus::Submitted | TaskStatus::Running | TaskStatus::Unknown
+                )
         }),
         Action::StopTask { .. } | Action::Terminate { .. } => true,
     }

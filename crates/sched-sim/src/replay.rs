@@ -27,8 +27,8 @@ use tracing::{debug, warn};
 
 use crate::clocked::ClockedCloud;
 use crate::cloud::{CloudConfig, SimCloud, SpotMarket};
-use crate::recovery::{tasks_lost, FaultReport, Recovery};
 use crate::metrics::{by_process, ProcessResources, SpotOutcomes};
+use crate::recovery::{tasks_lost, FaultReport, Recovery};
 use crate::solve_log::{Recording, SolveSummary};
 use crate::strategy::{single_instance_choice, solver_for, Strategy};
 use crate::workload::Workload;
@@ -424,7 +424,10 @@ fn run<C: ClockedCloud>(
             last_progress = now;
         }
         let quiet = cloud.next_event_at().is_none() && recovery.is_idle();
-        if engine.run_status() == RunStatus::Terminated && quiet && !finish(engine, cloud, recovery)? {
+        if engine.run_status() == RunStatus::Terminated
+            && quiet
+            && !finish(engine, cloud, recovery)?
+        {
             return Ok(abandoned);
         }
     }

@@ -82,7 +82,11 @@ impl Workload {
                     script: TaskScript { runtime: Millis(runtime_ms), exit_code },
                     used,
                     request_source,
-                    name: if task.name.is_empty() { task.process.clone() } else { task.name.clone() },
+                    name: if task.name.is_empty() {
+                        task.process.clone()
+                    } else {
+                        task.name.clone()
+                    },
                 }
             })
             .collect();

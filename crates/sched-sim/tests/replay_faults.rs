@@ -33,7 +33,12 @@ fn assert_kept(name: &str, what: &str, reports: &[StrategyReport]) {
     for r in reports {
         let f = r.faults.as_ref().expect("fault figures");
         let t = r.tasks;
-        assert_eq!(t.succeeded + t.failed + t.unschedulable + t.cancelled, t.total, "{name} {what} {}", r.name);
+        assert_eq!(
+            t.succeeded + t.failed + t.unschedulable + t.cancelled,
+            t.total,
+            "{name} {what} {}",
+            r.name
+        );
         assert_eq!(f.tasks_lost, 0, "{name} {what} {}: tasks lost {f:?}", r.name);
         assert_eq!(f.duplicate_starts, 0, "{name} {what} {}: duplicate starts {f:?}", r.name);
         assert_eq!(f.instances_leaked, 0, "{name} {what} {}: leaked {f:?}", r.name);

@@ -20,7 +20,6 @@ use super::{
     Action, Engine, EngineError, InstanceEnd, InstanceRecord, InstanceStatus, LaunchFailure,
     RunAttempt, TaskSpec,
 };
-use crate::catalog::CapacityType;
 use crate::lifecycle::TaskStatus;
 use crate::policy::{Candidate, Policy};
 use crate::provider::inventory::Inventory;
@@ -90,8 +89,10 @@ impl Engine {
             .live
             .iter()
             .filter(|id| {
-                matches!(self.instances[id].status, InstanceStatus::Ready | InstanceStatus::Reclaiming)
-                    && !inventory.instances.contains_key(id)
+                matches!(
+                    self.instances[id].status,
+                    InstanceStatus::Ready | InstanceStatus::Reclaiming
+                ) && !inventory.instances.contains_key(id)
             })
             .copied()
             .collect();
@@ -161,6 +162,9 @@ impl Engine {
     ) -> Result<(Engine, Vec<Action>), EngineError> {
         let mut engine = Engine::new(policy, candidates, solver);
         let mut actions = Vec::new();
+        if let Some(last) = inventory.last_instance {
+            engine.next_instance = engine.next_instance.max(last.0 + 1);
+        }
         for (&id, held) in &inventory.instances {
             engine.next_instance = engine.next_instance.max(id.0 + 1);
             let Some(known) = engine.candidates.iter().find(|c| c.offering == held.offering) else {
@@ -216,10 +220,8 @@ impl Engine {
         task: crate::problem::TaskId,
         instance: crate::problem::InstanceId,
     ) -> Result<(), ()> {
-        let usable = self.instances.get(&instance).is_some_and(|i| {
-            i.status == InstanceStatus::Ready
-                && (i.capacity_type == CapacityType::OnDemand || i.capacity_type == CapacityType::Spot)
-        });
+        let usable =
+            self.instances.get(&instance).is_some_and(|i| i.status == InstanceStatus::Ready);
         if !usable {
             return Err(());
         }

@@ -455,7 +455,8 @@ impl<P: Provider> Provider for FaultyProvider<P> {
             }
             if late > 0.0 && self.strikes(FaultKind::Late, 1.0) {
                 let mut state = self.state();
-                let polls = 1 + state.rng.below(u64::from(self.config.max_late_polls.max(1))) as u32;
+                let polls =
+                    1 + state.rng.below(u64::from(self.config.max_late_polls.max(1))) as u32;
                 debug!(?event, polls, "fault: event held back");
                 state.held.push((polls, event));
                 continue;

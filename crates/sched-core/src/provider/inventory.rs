@@ -24,4 +24,8 @@ pub struct Inventory {
     pub instances: BTreeMap<InstanceId, HeldInstance>,
     /// Tasks running, and where.
     pub running: BTreeMap<TaskId, InstanceId>,
+    /// The highest instance id the provider was ever asked to launch,
+    /// released ones included: a restarted engine numbers its launches after
+    /// it, so a new launch is never taken for a retry of an old one.
+    pub last_instance: Option<InstanceId>,
 }

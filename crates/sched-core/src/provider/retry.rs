@@ -60,7 +60,14 @@ mod tests {
         let delays: Vec<Option<Millis>> = (0..6).map(|a| policy.delay(a)).collect();
         assert_eq!(
             delays,
-            vec![None, Some(Millis(100)), Some(Millis(200)), Some(Millis(350)), Some(Millis(350)), None]
+            vec![
+                None,
+                Some(Millis(100)),
+                Some(Millis(200)),
+                Some(Millis(350)),
+                Some(Millis(350)),
+                None
+            ]
         );
         assert_eq!(RetryPolicy::default().delay(200), None);
     }
