@@ -12,7 +12,7 @@ seconds="${1:-60}"
 cd "$(dirname "$0")/../fuzz"
 unset CARGO_TARGET_DIR
 targets=(trace_reader catalog_loader engine_events)
-cargo +nightly fuzz build "${targets[@]}"
+cargo +nightly fuzz build
 status=0
 for target in "${targets[@]}"; do
     # Work on a copy so the committed seeds stay as they are.

@@ -76,7 +76,7 @@ impl Engine {
     /// engine in line with the provider, from the provider's `inventory`.
     pub fn reconcile(&mut self, now: Millis, inventory: &Inventory) -> Vec<Action> {
         let mut actions = Vec::new();
-        for (&instance, _) in &inventory.instances {
+        for &instance in inventory.instances.keys() {
             match self.instances.get(&instance).map(|i| i.status) {
                 None | Some(InstanceStatus::Terminated) | Some(InstanceStatus::Terminating) => {
                     warn!(%instance, "reconcile: the provider still rents an ended instance; terminating it");
@@ -201,7 +201,7 @@ impl Engine {
                 actions.push(Action::StopTask { task: id });
             }
         }
-        for (&task, _) in inventory.running.iter().filter(|(t, _)| !open_ids.contains(t)) {
+        for &task in inventory.running.keys().filter(|t| !open_ids.contains(t)) {
             actions.push(Action::StopTask { task });
         }
         info!(
