@@ -31,7 +31,9 @@ fn an_unschedulable_task_is_named_with_an_actionable_reason_and_fails_the_run() 
     assert_eq!(code, Some(sched_sim::cli::EXIT_UNSCHEDULABLE.into()), "{stderr}");
     assert!(table.contains("UNSCHEDULABLE: 1 task(s)"), "{table}");
     assert!(
-        table.contains("ASSEMBLE (huge): needs 65536 MiB of memory; the largest allowed offering, m6i.xlarge"),
+        table.contains(
+            "ASSEMBLE (huge): needs 65536 MiB of memory; the largest allowed offering, m6i.xlarge"
+        ),
         "{table}"
     );
 

@@ -332,7 +332,7 @@ impl Engine {
                 return self.task_exited(now, task, exit_code);
             }
             // An exit of an attempt the engine took back (a reclaim came first).
-            TaskStatus::Submitted => {
+            TaskStatus::Submitted if !record.runs.is_empty() => {
                 debug!(%task, "stale exit report ignored");
                 return Ok(());
             }
