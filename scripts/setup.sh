@@ -15,6 +15,16 @@ if grep -q '^name = "highs-sys"' "$(dirname "${BASH_SOURCE[0]}")/../Cargo.lock" 
   command -v c++ >/dev/null 2>&1 || need_pkgs+=(g++)
 fi
 
+# The tests (`source scripts/setup.sh --with-aws-emulator`) also need Python
+# with venv: the AWS emulator they run against is moto, from PyPI.
+if [ "${1:-}" = "--with-aws-emulator" ]; then
+  if ! command -v python3 >/dev/null 2>&1; then
+    need_pkgs+=(python3 python3-venv)
+  elif ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    need_pkgs+=(python3-venv)
+  fi
+fi
+
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "setup: installing ${need_pkgs[*]}" >&2
   SUDO=""

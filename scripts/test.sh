@@ -3,7 +3,7 @@
 # and that the benchmarks compile. One target directory for everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/setup.sh
+source scripts/setup.sh --with-aws-emulator
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -24,6 +24,11 @@ cargo clippy --profile test --workspace --all-targets --quiet -- -D warnings
 
 step "cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --profile test --workspace --no-deps --quiet
+
+step "AWS emulator (moto, on 127.0.0.1 only) for the sched-aws tests"
+# Installs moto into target/moto-venv once; each test starts its own server.
+SCHED_MOTO_SERVER="$(scripts/aws-emulator.sh)"
+export SCHED_MOTO_SERVER
 
 step "cargo test"
 # --all-targets also builds the benchmarks and runs each once, in the debug

@@ -92,6 +92,9 @@ pub struct Policy {
     /// The run becomes DANGLING when no heartbeat came for this long, seconds;
     /// `None` when the launcher sends none.
     pub heartbeat_timeout_s: Option<u64>,
+    /// A launched instance not ready this long after its launch is given up
+    /// (terminated, its tasks placed again), seconds; `None` waits forever.
+    pub ready_timeout_s: Option<u64>,
 }
 
 impl Default for Policy {
@@ -114,6 +117,9 @@ impl Default for Policy {
             spot_shortage_ttl_s: 180,
             spot_risk_weight: 1.0,
             heartbeat_timeout_s: None,
+            // Our choice: five times a typical EC2 boot plus agent start
+            // (about a minute), so only an instance that is stuck is given up.
+            ready_timeout_s: Some(300),
         }
     }
 }

@@ -4,6 +4,14 @@
 //! terminate, and report what happened. Conveniences, such as carrying out
 //! an engine [`Action`], live in [`ProviderExt`], implemented for every
 //! provider, so a backend never has to write them.
+//!
+//! - [`faults`]: a wrapper that injects failures into any provider.
+//! - [`retry`]: which failed calls to retry, and the backoff.
+//! - [`inventory`]: what a provider rents and runs, for reconciliation.
+
+pub mod faults;
+pub mod inventory;
+pub mod retry;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;

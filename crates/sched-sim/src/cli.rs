@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use sched_core::catalog::Catalog;
 use sched_core::policy::{AllowList, Policy, PolicyError, ProvisioningModel};
+use sched_core::provider::faults::FaultConfig;
 use sched_core::solver::MilpConfig;
 use sched_core::time::Millis;
 use sched_core::CatalogError;
@@ -159,6 +160,11 @@ pub struct ReplayArgs {
     /// Directory to write the JSON report, the per-task CSV and SVG pictures to.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Inject every kind of fault between the engine and the simulated cloud
+    /// at this rate (0 to 1), seeded by `--seed`; each strategy is also
+    /// replayed without faults to price them.
+    #[arg(long, value_name = "RATE")]
+    pub faults: Option<f64>,
 }
 
 /// Arguments of `sched-sim predict`.
@@ -200,6 +206,42 @@ fn parse_strategy(name: &str) -> Result<Strategy, String> {
     })
 }
 
+/// Exit code when some task is UNSCHEDULABLE: no allowed offering can hold it.
+pub const EXIT_UNSCHEDULABLE: u8 = 3;
+/// Exit code when a replay under `--faults` lost a task, started one twice or
+/// leaked an instance.
+pub const EXIT_FAULTS_BROKE_INVARIANTS: u8 = 4;
+
+/// What a successful command produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// What to print on stdout.
+    pub output: String,
+    /// Tasks UNSCHEDULABLE under any strategy of any trace.
+    pub unschedulable: usize,
+    /// Tasks lost, duplicate starts and leaked instances under `--faults`.
+    pub fault_breaches: u64,
+}
+
+impl Outcome {
+    /// Output only, for commands with nothing to signal in the exit code.
+    fn output(output: String) -> Self {
+        Outcome { output, unschedulable: 0, fault_breaches: 0 }
+    }
+
+    /// The process exit code: 0, or [`EXIT_UNSCHEDULABLE`], or
+    /// [`EXIT_FAULTS_BROKE_INVARIANTS`] (which wins).
+    pub fn exit_code(&self) -> u8 {
+        if self.fault_breaches > 0 {
+            EXIT_FAULTS_BROKE_INVARIANTS
+        } else if self.unschedulable > 0 {
+            EXIT_UNSCHEDULABLE
+        } else {
+            0
+        }
+    }
+}
+
 /// Why the command failed; printed as one message, without a backtrace.
 #[derive(Debug, Error)]
 #[non_exhaustive]
@@ -216,6 +258,16 @@ pub enum CliError {
     /// A replay failed.
     #[error(transparent)]
     Replay(#[from] ReplayError),
+    /// Two options contradict each other.
+    #[error("--{first} and --{second} contradict each other: {why}")]
+    Conflict {
+        /// One option, with its value.
+        first: String,
+        /// The other, with its value.
+        second: String,
+        /// Why they cannot both hold.
+        why: &'static str,
+    },
     /// An option value is out of range.
     #[error("--{option} {value}: {why}")]
     BadOption {
@@ -239,10 +291,18 @@ pub enum CliError {
 /// # Errors
 /// Unreadable input, an invalid policy, or a replay that cannot finish.
 pub fn run(cli: Cli) -> Result<String, CliError> {
+    run_outcome(cli).map(|outcome| outcome.output)
+}
+
+/// Runs the command and returns what to print and how to exit.
+///
+/// # Errors
+/// Unreadable input, an invalid policy, or a replay that cannot finish.
+pub fn run_outcome(cli: Cli) -> Result<Outcome, CliError> {
     match cli.command {
         Command::Replay(args) => replay_command(&args),
-        Command::Predict(args) => crate::commands::predict_command(&args),
-        Command::Sweep(args) => crate::commands::sweep_command(&args),
+        Command::Predict(args) => crate::commands::predict_command(&args).map(Outcome::output),
+        Command::Sweep(args) => crate::commands::sweep_command(&args).map(Outcome::output),
     }
 }
 
@@ -272,7 +332,7 @@ pub(crate) fn load_traces(args: &ReplayArgs) -> Result<Vec<(Trace, String)>, Cli
     })
 }
 
-fn replay_command(args: &ReplayArgs) -> Result<String, CliError> {
+fn replay_command(args: &ReplayArgs) -> Result<Outcome, CliError> {
     let (catalog, catalog_path) = load_catalog(args)?;
     let options = replay_options(args)?;
     let traces = load_traces(args)?;
@@ -286,7 +346,7 @@ fn replay_command(args: &ReplayArgs) -> Result<String, CliError> {
         let (workload, rightsizing) = crate::commands::workload_of(trace, &history);
         let mut strategy_list = strategies_for(args.solver);
         strategy_list.extend(Strategy::RIGHTSIZED);
-        let strategies = replay_all(&workload, &catalog, &strategy_list, &options)?;
+        let strategies = replay_with_faults(&workload, &catalog, args, &options, &strategy_list)?;
         progress.inc(1);
         let prediction = crate::commands::check_prediction(
             &workload,
@@ -312,7 +372,36 @@ fn replay_command(args: &ReplayArgs) -> Result<String, CliError> {
     if let Some(dir) = &args.out {
         crate::out::write_replay(dir, &reports)?;
     }
-    format_reports(args.format, &reports)
+    let strategies = || reports.iter().flat_map(|r| &r.strategies);
+    let unschedulable = strategies().map(|s| s.unschedulable.len()).sum();
+    let fault_breaches = strategies()
+        .filter_map(|s| s.faults.as_ref())
+        .map(|f| f.tasks_lost + f.duplicate_starts + f.instances_leaked)
+        .sum();
+    let output = format_reports(args.format, &reports)?;
+    Ok(Outcome { output, unschedulable, fault_breaches })
+}
+
+/// Replays every strategy; under `--faults`, once clean and once with
+/// faults, reporting the faulty run with the clean run's cost beside it.
+fn replay_with_faults(
+    workload: &Workload,
+    catalog: &Catalog,
+    args: &ReplayArgs,
+    options: &ReplayOptions,
+    strategies: &[Strategy],
+) -> Result<Vec<crate::replay::StrategyReport>, CliError> {
+    let clean = replay_all(workload, catalog, strategies, options)?;
+    let Some(rate) = args.faults else { return Ok(clean) };
+    let mut faulty_options = options.clone();
+    faulty_options.faults = Some(FaultConfig::mixed(rate, args.seed));
+    let mut faulty = replay_all(workload, catalog, strategies, &faulty_options)?;
+    for (report, clean) in faulty.iter_mut().zip(&clean) {
+        if let Some(faults) = report.faults.as_mut() {
+            faults.clean_cost_usd = Some(clean.cost_usd);
+        }
+    }
+    Ok(faulty)
 }
 
 /// The report of one trace's replays.
@@ -359,6 +448,7 @@ pub(crate) fn report_of(
             max_attempts: options.policy.max_attempts,
             max_spot_attempts: options.policy.max_spot_attempts,
             spot_risk_weight: options.policy.spot_risk_weight,
+            faults: args.faults,
         },
         strategies,
         rightsizing,
@@ -383,6 +473,15 @@ pub(crate) fn replay_options(args: &ReplayArgs) -> Result<ReplayOptions, CliErro
             why: "must be between 0 and 86400",
         });
     }
+    if let Some(rate) = args.faults {
+        if !rate.is_finite() || !(0.0..=1.0).contains(&rate) {
+            return Err(CliError::BadOption {
+                option: "faults",
+                value: rate.to_string(),
+                why: "must be a fraction between 0 and 1",
+            });
+        }
+    }
     let mut policy = Policy::default();
     policy.provisioning = args.provisioning.into();
     policy.idle_release_s = args.idle_release_seconds;
@@ -404,7 +503,7 @@ pub(crate) fn replay_options(args: &ReplayArgs) -> Result<ReplayOptions, CliErro
         .with_time_limit_ms(args.milp_time_limit_ms)
         .with_relative_gap(args.milp_gap);
     let spot = spot_market(args, &mut policy)?;
-    Ok(ReplayOptions { policy, cloud, milp, spot })
+    Ok(ReplayOptions { policy, cloud, milp, spot, faults: None })
 }
 
 /// The simulated spot market and the retry rules, from the spot options.
@@ -426,6 +525,20 @@ fn spot_market(args: &ReplayArgs, policy: &mut Policy) -> Result<SpotMarket, Cli
             option: "max-attempts",
             value: "0".into(),
             why: "a task needs at least one start",
+        });
+    }
+    if args.provisioning == ProvisioningArg::SpotFirst && args.max_spot_attempts == 0 {
+        return Err(CliError::Conflict {
+            first: "provisioning spot-first".into(),
+            second: "max-spot-attempts 0".into(),
+            why: "spot-first would never try spot; use --provisioning on-demand",
+        });
+    }
+    if let (ProvisioningArg::OnDemand, Some(types)) = (args.provisioning, &args.spot_unavailable) {
+        return Err(CliError::Conflict {
+            first: "provisioning on-demand".into(),
+            second: format!("spot-unavailable {types}"),
+            why: "an on-demand run rents no spot capacity, so a spot outage cannot apply",
         });
     }
     policy.max_attempts = args.max_attempts;

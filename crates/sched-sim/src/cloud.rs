@@ -35,6 +35,7 @@ use sched_core::catalog::{
 use sched_core::engine::Event;
 use sched_core::policy::{hazard_per_hour, AllowList};
 use sched_core::problem::{InstanceId, TaskId};
+use sched_core::provider::inventory::{HeldInstance, Inventory};
 use sched_core::provider::{Provider, ProviderError};
 use sched_core::resources::Resources;
 use sched_core::time::Millis;
@@ -206,6 +207,10 @@ struct State {
     added: HashMap<TaskId, TaskScript>,
     /// Tasks killed for memory so far, in kill order.
     oom_killed: Vec<TaskId>,
+    /// Starts of a task while it still ran on another live instance.
+    duplicate_starts: u64,
+    /// Starts per task, for the restart tests.
+    starts: HashMap<TaskId, u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -346,6 +351,34 @@ impl SimCloud {
     pub fn config(&self) -> CloudConfig {
         self.config
     }
+
+    /// What the cloud rents and runs now.
+    pub fn inventory(&self) -> Inventory {
+        let state = self.state();
+        let boot = self.config.boot;
+        let instances = state
+            .rentals
+            .values()
+            .filter(|r| r.released_at.is_none())
+            .map(|r| {
+                let ready = state.now >= r.launched_at + boot;
+                (r.instance, HeldInstance { offering: r.offering, ready })
+            })
+            .collect();
+        let running = state.running.iter().map(|(&task, &instance)| (task, instance)).collect();
+        let last_instance = state.rentals.keys().next_back().copied();
+        Inventory { instances, running, last_instance }
+    }
+
+    /// Starts of a task while it still ran on another live instance: must stay 0.
+    pub fn duplicate_starts(&self) -> u64 {
+        self.state().duplicate_starts
+    }
+
+    /// How many times each task was started.
+    pub fn starts(&self) -> HashMap<TaskId, u32> {
+        self.state().starts.clone()
+    }
 }
 
 #[async_trait]
@@ -418,6 +451,13 @@ impl Provider for SimCloud {
         if state.running.get(&task) == Some(&instance) {
             return Ok(()); // Idempotent: already running there.
         }
+        if let Some(other) = state.running.get(&task).copied() {
+            if state.rentals.get(&other).is_some_and(|r| r.released_at.is_none()) {
+                state.duplicate_starts += 1;
+                tracing::warn!(%task, %other, %instance, "sim: task started while it runs elsewhere");
+            }
+        }
+        *state.starts.entry(task).or_default() += 1;
         let now = state.now;
         state.running.insert(task, instance);
         state.push(now, QueuedEvent::Started(task, instance));

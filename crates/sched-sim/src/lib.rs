@@ -7,6 +7,8 @@
 //! - [`trace`]: readers for Nextflow execution traces (human and raw layouts).
 //! - [`workload`]: a trace turned into task specs, arrivals and scripts.
 //! - [`cloud`]: a simulated cloud implementing the core `Provider` trait.
+//! - [`clocked`]: the clocked-cloud surface the driver needs, with or without faults.
+//! - [`recovery`]: retries, reconciliation and the fault figures of a replay.
 //! - [`strategy`]: the strategies compared (`single-instance`, `per-task`, `greedy`).
 //! - [`replay`]: the driver that runs a workload through the engine.
 //! - [`learn`]: right-sizing models learned from earlier traces or a hold-out split.
@@ -22,6 +24,7 @@
 #![deny(missing_docs)]
 
 pub mod cli;
+pub mod clocked;
 pub mod cloud;
 pub mod commands;
 pub mod detail;
@@ -30,8 +33,10 @@ pub mod metrics;
 pub mod oom;
 pub mod out;
 pub mod predict;
+pub mod recovery;
 pub mod replay;
 pub mod report;
+mod report_faults;
 pub mod solve_log;
 pub mod strategy;
 pub mod trace;

@@ -10,11 +10,13 @@ use std::collections::HashMap;
 
 use futures_executor::block_on;
 use sched_core::catalog::Architecture;
-use sched_core::engine::{Engine, EngineError, Event};
+use sched_core::engine::{Action, Engine, EngineError, Event};
 use sched_core::lifecycle::{RunStatus, TaskStatus};
 use sched_core::policy::{Candidate, Policy, PolicyError, SpotRisk};
 use sched_core::pricing::{pattern_lp_bound, DemandShape, PatternLimits, UnitPrices};
-use sched_core::provider::{Provider, ProviderError, ProviderExt};
+use sched_core::provider::faults::{FaultConfig, FaultyProvider};
+use sched_core::provider::retry::RetryPolicy;
+use sched_core::provider::ProviderError;
 use sched_core::resources::Resources;
 use sched_core::solver::MilpConfig;
 use sched_core::time::Millis;
@@ -23,9 +25,11 @@ use serde::Serialize;
 use thiserror::Error;
 use tracing::{debug, warn};
 
+use crate::clocked::ClockedCloud;
 use crate::cloud::{CloudConfig, SimCloud, SpotMarket};
 use crate::metrics::{by_process, ProcessResources, SpotOutcomes};
 use crate::oom::{OomOutcomes, OomRetries};
+use crate::recovery::{tasks_lost, FaultReport, Recovery};
 use crate::solve_log::{Recording, SolveSummary};
 use crate::strategy::{single_instance_choice, solver_for, Strategy};
 use crate::workload::Workload;
@@ -63,6 +67,14 @@ pub enum ReplayError {
         at: Millis,
         /// Tasks not in a terminal status.
         unfinished: usize,
+    },
+    /// An engine invariant broke (checked after every event under faults).
+    #[error("invariant broken at {at}: {what}")]
+    Invariant {
+        /// Virtual time.
+        at: Millis,
+        /// What does not hold.
+        what: String,
     },
     /// `single-instance` needs an on-demand offering and the catalog has none allowed.
     #[error("single-instance needs an on-demand offering; the allowed types have none")]
@@ -125,6 +137,48 @@ pub struct StrategyReport {
     /// Per-task records and rentals over time, for `--out` (not in the JSON).
     #[serde(skip)]
     pub detail: Option<std::sync::Arc<crate::detail::ReplayDetail>>,
+    /// Tasks no allowed offering can hold, by trace name, with the reason.
+    pub unschedulable: Vec<UnschedulableTask>,
+    /// Fault figures, when the replay ran under injected faults.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub faults: Option<FaultReport>,
+}
+
+/// A task no allowed offering can hold, as a report names it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UnschedulableTask {
+    /// Its name in the trace.
+    pub task: String,
+    /// The resource that does not fit: `cpu`, `memory` or `gpu`.
+    pub resource: String,
+    /// How much of it the task needs (millicpus, MiB or GPUs).
+    pub needs: u64,
+    /// The allowed offering that came closest, if any has the task's architecture.
+    pub largest_offering: Option<String>,
+    /// How much of the resource that offering has, usable.
+    pub largest_has: Option<u64>,
+    /// The whole reason, in words.
+    pub reason: String,
+}
+
+/// The unschedulable tasks of a replay, in workload order.
+fn unschedulable_tasks(workload: &Workload, engine: &Engine) -> Vec<UnschedulableTask> {
+    workload
+        .tasks
+        .iter()
+        .filter_map(|t| {
+            let record = engine.tasks().get(&t.spec.id)?;
+            let reason = record.unschedulable.as_ref()?;
+            Some(UnschedulableTask {
+                task: t.name.clone(),
+                resource: reason.dimension.to_string(),
+                needs: reason.demand.get(reason.dimension),
+                largest_offering: reason.largest.as_ref().map(|l| l.type_name.clone()),
+                largest_has: reason.largest.as_ref().map(|l| l.capacity.get(reason.dimension)),
+                reason: reason.to_string(),
+            })
+        })
+        .collect()
 }
 
 /// How long the replay waits with nothing starting or ending before it
@@ -165,12 +219,21 @@ pub struct ReplayOptions {
     pub milp: MilpConfig,
     /// Reclaims and shortages of the simulated spot market.
     pub spot: SpotMarket,
+    /// Faults injected between the engine and the simulated cloud; `None`
+    /// replays a well-behaved cloud.
+    pub faults: Option<FaultConfig>,
 }
 
 impl ReplayOptions {
     /// The user's policy on the given cloud, with the exact solver's defaults.
     pub fn new(policy: Policy, cloud: CloudConfig) -> Self {
-        ReplayOptions { policy, cloud, milp: MilpConfig::default(), spot: SpotMarket::default() }
+        ReplayOptions {
+            policy,
+            cloud,
+            milp: MilpConfig::default(),
+            spot: SpotMarket::default(),
+            faults: None,
+        }
     }
 }
 
@@ -257,16 +320,51 @@ pub fn replay_with_bounds(
     let weight = policy.spot_risk_weight * options.spot.interruption_scale.max(0.0);
     let risk = SpotRisk::new(catalog, &candidates, weight, options.cloud.boot);
     let mut engine = Engine::new(policy, candidates, Box::new(solver)).with_spot_risk(risk);
-    let abandoned = run(workload, &mut engine, &cloud, strategy, guard.as_mut())?;
-    let mut report = summarize(workload, &engine, &cloud, strategy, bounds);
-    report.abandoned = abandoned;
-    crate::oom::account(&mut report, &engine, &cloud, guard.as_ref());
-    let detail = crate::detail::collect(strategy.name(), workload, &engine, &cloud, guard.as_ref());
-    report.detail = Some(std::sync::Arc::new(detail));
+    let mut report = match &options.faults {
+        None => {
+            let mut recovery = Recovery::new(false, false);
+            let abandoned =
+                run(workload, &mut engine, &cloud, strategy, &mut recovery, guard.as_mut())?;
+            let mut report = summarize(workload, &engine, &cloud, strategy, bounds);
+            report.abandoned = abandoned;
+            memory_figures(&mut report, strategy, workload, &engine, &cloud, guard.as_ref());
+            report
+        }
+        Some(config) => {
+            let spot = catalog
+                .offerings()
+                .iter()
+                .filter(|o| o.capacity_type == sched_core::catalog::CapacityType::Spot)
+                .map(|o| o.id);
+            let faulty = FaultyProvider::new(cloud, config.clone().with_spot_offerings(spot));
+            let mut recovery = Recovery::new(true, true);
+            let abandoned =
+                run(workload, &mut engine, &faulty, strategy, &mut recovery, guard.as_mut())?;
+            let mut report = summarize(workload, &engine, &faulty, strategy, bounds);
+            report.abandoned = abandoned;
+            report.faults = Some(fault_report(&engine, &faulty, recovery));
+            memory_figures(&mut report, strategy, workload, &engine, faulty.sim(), guard.as_ref());
+            report
+        }
+    };
     if matches!(strategy, Strategy::Milp | Strategy::Auto) {
         report.solver = Some(log.summary(strategy.name()));
     }
     Ok(report)
+}
+
+/// Adds the out-of-memory figures and the per-task detail to `report`.
+fn memory_figures(
+    report: &mut StrategyReport,
+    strategy: Strategy,
+    workload: &Workload,
+    engine: &Engine,
+    cloud: &SimCloud,
+    guard: Option<&OomRetries>,
+) {
+    crate::oom::account(report, engine, cloud, guard);
+    let detail = crate::detail::collect(strategy.name(), workload, engine, cloud, guard);
+    report.detail = Some(std::sync::Arc::new(detail));
 }
 
 /// The policy, candidates and fixed instance each strategy runs with.
@@ -280,6 +378,10 @@ fn strategy_setup(
     let mut policy = options.policy.clone();
     // The engine expects the boot the simulated cloud will make it wait.
     policy.launch_overhead_s = options.cloud.boot.0.div_ceil(1000);
+    // A slow simulated boot is not a stuck one.
+    if let Some(timeout) = policy.ready_timeout_s.as_mut() {
+        *timeout = (*timeout).max(policy.launch_overhead_s.saturating_mul(5));
+    }
     match strategy {
         Strategy::Greedy
         | Strategy::Milp
@@ -311,11 +413,12 @@ fn strategy_setup(
 
 /// Drives the engine and the cloud until the run terminates; returns how
 /// many tasks it cancelled after [`GIVE_UP_AFTER`] without progress.
-fn run(
+fn run<C: ClockedCloud>(
     workload: &Workload,
     engine: &mut Engine,
-    cloud: &SimCloud,
+    cloud: &C,
     strategy: Strategy,
+    recovery: &mut Recovery,
     mut guard: Option<&mut OomRetries>,
 ) -> Result<usize, ReplayError> {
     let mut next_arrival = 0;
@@ -327,15 +430,19 @@ fn run(
             workload.tasks.get(next_arrival).map(|t| t.submit),
             cloud.next_event_at(),
             engine.next_wakeup(),
+            recovery.next_retry_at(),
         ];
         let Some(now) = candidates.into_iter().flatten().min().map(|t| t.max(cloud.now())) else {
             if !closed {
                 closed = true;
-                handle(engine, cloud.now(), Event::SubmissionsClosed)?;
-                execute(engine, cloud, guard.as_deref_mut())?;
+                recovery.handle(engine, cloud.now(), Event::SubmissionsClosed)?;
+                execute(engine, cloud, recovery, guard.as_deref_mut())?;
                 continue;
             }
             if engine.run_status() == RunStatus::Terminated {
+                if finish(engine, cloud, recovery)? {
+                    continue;
+                }
                 return Ok(abandoned);
             }
             let unfinished = engine.tasks().values().filter(|t| !t.status.is_terminal()).count();
@@ -347,14 +454,14 @@ fn run(
         if stuck && open().count() > 0 && open().all(|t| t.status == TaskStatus::Submitted) {
             abandoned = open().count();
             warn!(%strategy, abandoned, at = %now, "no task started or ended for a day; cancelling the run");
-            handle(engine, now, Event::CancelRun)?;
+            recovery.handle(engine, now, Event::CancelRun)?;
         }
 
         while let Some(task) = workload.tasks.get(next_arrival).filter(|t| t.submit <= now) {
             if let Some(guard) = guard.as_deref_mut() {
                 guard.submitted(&task.spec);
             }
-            handle(engine, now, Event::TaskSubmitted(task.spec.clone()))?;
+            recovery.handle(engine, now, Event::TaskSubmitted(task.spec.clone()))?;
             next_arrival += 1;
             last_progress = now;
         }
@@ -364,12 +471,16 @@ fn run(
             && !guard.as_deref_mut().is_some_and(|g| g.may_retry(engine))
         {
             closed = true;
-            handle(engine, now, Event::SubmissionsClosed)?;
+            recovery.handle(engine, now, Event::SubmissionsClosed)?;
         }
-        if execute(engine, cloud, guard.as_deref_mut())? {
+        if execute(engine, cloud, recovery, guard.as_deref_mut())? {
             last_progress = now;
         }
-        if engine.run_status() == RunStatus::Terminated && cloud.next_event_at().is_none() {
+        let quiet = cloud.next_event_at().is_none() && recovery.is_idle();
+        if engine.run_status() == RunStatus::Terminated
+            && quiet
+            && !finish(engine, cloud, recovery)?
+        {
             return Ok(abandoned);
         }
     }
@@ -378,36 +489,49 @@ fn run(
 /// Delivers due cloud events, then carries out the engine's decision; a
 /// refused launch goes back to the engine as an event. Returns true when a
 /// task started or ended.
-fn execute(
+fn execute<C: ClockedCloud>(
     engine: &mut Engine,
-    cloud: &SimCloud,
+    cloud: &C,
+    recovery: &mut Recovery,
     mut guard: Option<&mut OomRetries>,
 ) -> Result<bool, ReplayError> {
     let now = cloud.now();
     let mut progress = false;
+    let mut failed_polls = 0u32;
     loop {
-        let mut events =
-            block_on(cloud.events()).map_err(|source| ReplayError::Provider { at: now, source })?;
+        let mut events = match block_on(cloud.events()) {
+            Ok(events) => events,
+            // A failed poll leaves the reports in place; the next one gets them.
+            Err(error) if RetryPolicy::retryable(&error) && failed_polls < 64 => {
+                failed_polls += 1;
+                warn!(%error, attempt = failed_polls, "event poll failed; polling again");
+                continue;
+            }
+            Err(source) => return Err(ReplayError::Provider { at: now, source }),
+        };
+        if recovery.step() {
+            events.extend(recovery.reconcile(engine, cloud)?);
+        }
         loop {
             for event in events.drain(..) {
                 progress |= matches!(event, Event::TaskStarted { .. } | Event::TaskExited { .. });
-                let retry = guard.as_deref_mut().and_then(|g| g.after(&event, cloud));
-                handle(engine, now, event)?;
+                let retry = guard.as_deref_mut().and_then(|g| g.after(&event, cloud.sim()));
+                recovery.handle(engine, now, event)?;
                 if let Some(retry) = retry {
                     if let Some(guard) = guard.as_deref_mut() {
                         guard.submitted(&retry);
                     }
-                    handle(engine, now, Event::TaskSubmitted(retry))?;
+                    recovery.handle(engine, now, Event::TaskSubmitted(retry))?;
                 }
             }
-            let actions = engine.decide(now);
+            let mut actions: Vec<(Action, u32)> =
+                engine.decide(now).into_iter().map(|a| (a, 0)).collect();
+            actions.extend(recovery.due(now, engine));
             if actions.is_empty() {
                 return Ok(progress);
             }
-            for action in &actions {
-                let failed = block_on(cloud.carry_out(action))
-                    .map_err(|source| ReplayError::Provider { at: now, source })?;
-                events.extend(failed);
+            for (action, attempt) in actions {
+                events.extend(recovery.carry_out(cloud, engine, action, attempt)?);
             }
             if events.is_empty() {
                 break;
@@ -416,8 +540,35 @@ fn execute(
     }
 }
 
-fn handle(engine: &mut Engine, at: Millis, event: Event) -> Result<(), ReplayError> {
-    engine.handle(at, event).map_err(|source| ReplayError::Engine { at, source })
+/// At the end of a run under faults, one last reconciliation: true when it
+/// found something to do, so the driver must go on.
+fn finish<C: ClockedCloud>(
+    engine: &mut Engine,
+    cloud: &C,
+    recovery: &mut Recovery,
+) -> Result<bool, ReplayError> {
+    if cloud.fault_counts().is_none() {
+        return Ok(false);
+    }
+    let leaks_before = cloud.inventory().instances.len();
+    let events = recovery.reconcile(engine, cloud)?;
+    for event in events {
+        recovery.handle(engine, cloud.now(), event)?;
+    }
+    Ok(leaks_before > 0 || !recovery.is_idle() || cloud.next_event_at().is_some())
+}
+
+/// The fault figures of a replay that ran under `cloud`'s faults.
+fn fault_report<C: ClockedCloud>(engine: &Engine, cloud: &C, recovery: Recovery) -> FaultReport {
+    let counts = cloud.fault_counts().unwrap_or_default();
+    FaultReport {
+        injected: counts.total(),
+        tasks_lost: tasks_lost(engine),
+        duplicate_starts: cloud.duplicate_starts(),
+        instances_leaked: cloud.inventory().instances.len() as u64,
+        by_kind: counts.by_kind.iter().map(|(k, n)| (k.name().to_string(), *n)).collect(),
+        ..recovery.report
+    }
 }
 
 /// The memory the cloud enforces per task, MiB: the recorded peak, capped
@@ -443,10 +594,10 @@ pub fn lower_bound_usd(workload: &Workload, candidates: &[Candidate]) -> f64 {
         .sum()
 }
 
-fn summarize(
+fn summarize<C: ClockedCloud>(
     workload: &Workload,
     engine: &Engine,
-    cloud: &SimCloud,
+    cloud: &C,
     strategy: Strategy,
     bounds: Bounds,
 ) -> StrategyReport {
@@ -529,6 +680,8 @@ fn summarize(
         processes: by_process(workload),
         oom: OomOutcomes::default(),
         detail: None,
+        unschedulable: unschedulable_tasks(workload, engine),
+        faults: None,
     };
     debug!(strategy = %strategy, cost_usd = report.cost_usd, instances = report.instances_launched, "replayed");
     report

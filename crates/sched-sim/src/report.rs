@@ -69,6 +69,9 @@ pub struct PolicySummary {
     pub max_spot_attempts: u32,
     /// Weight of the expected lost work in spot choices.
     pub spot_risk_weight: f64,
+    /// Rate of injected faults (`--faults`), when faults were injected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub faults: Option<f64>,
 }
 
 /// Everything a replay of one trace produced.
@@ -191,6 +194,8 @@ impl Report {
         }
         self.spot_lines(&mut out);
         self.rightsize_lines(&mut out);
+        crate::report_faults::unschedulable_lines(&mut out, &self.strategies);
+        crate::report_faults::fault_lines(&mut out, self.policy.faults, &self.strategies);
         if let Some(first) = self.strategies.first() {
             process_lines(&mut out, &first.processes);
         }

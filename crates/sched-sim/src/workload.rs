@@ -41,6 +41,8 @@ pub struct WorkloadTask {
     pub peak_memory_mib: Option<u64>,
     /// What a right-sizing model gives it, once [`Workload::rightsize`] ran.
     pub rightsized: Option<Resources>,
+    /// Its name in the trace (`name`, else `process`), for reports.
+    pub name: String,
 }
 
 /// The tasks of one trace, ready to replay.
@@ -91,6 +93,11 @@ impl Workload {
                     request_source,
                     peak_memory_mib: task.peak_rss_bytes.map(|b| b.div_ceil(1024 * 1024)),
                     rightsized: None,
+                    name: if task.name.is_empty() {
+                        task.process.clone()
+                    } else {
+                        task.name.clone()
+                    },
                 }
             })
             .collect();

@@ -192,6 +192,8 @@ pub enum FieldProblem {
     BadName,
     /// An interruption bucket is given on a row without a spot price.
     BucketWithoutSpotPrice,
+    /// A price above [`MAX_PRICE_USD_HOUR`]: a typo or a unit mix-up.
+    AbsurdPrice,
 }
 
 impl fmt::Display for FieldProblem {
@@ -212,6 +214,9 @@ impl fmt::Display for FieldProblem {
             FieldProblem::BadName => "must not contain whitespace or control characters",
             FieldProblem::BucketWithoutSpotPrice => {
                 "needs a spot price, but `spot_usd_hour` is empty"
+            }
+            FieldProblem::AbsurdPrice => {
+                "is above 10000 USD per hour, more than any instance type costs (a unit mix-up?)"
             }
         })
     }
@@ -440,13 +445,20 @@ fn parse_number(text: &str) -> Result<f64, FieldProblem> {
     }
 }
 
-/// A price in USD per hour: finite and greater than zero.
+/// The highest price per hour the loader accepts. The dearest EC2 type in
+/// the bundled us-east-1 catalog, u7in-32tb.224xlarge, costs about 361 USD an
+/// hour on demand; a price well above that is a typo or a price per month.
+pub const MAX_PRICE_USD_HOUR: f64 = 10_000.0;
+
+/// A price in USD per hour: finite, greater than zero, not absurd.
 fn parse_price(text: &str) -> Result<f64, FieldProblem> {
     let value = parse_number(text)?;
-    if value > 0.0 {
-        Ok(value)
-    } else {
+    if value <= 0.0 {
         Err(FieldProblem::NotPositive)
+    } else if value > MAX_PRICE_USD_HOUR {
+        Err(FieldProblem::AbsurdPrice)
+    } else {
+        Ok(value)
     }
 }
 

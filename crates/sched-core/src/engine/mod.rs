@@ -20,6 +20,7 @@
 mod history;
 mod io;
 mod place;
+mod recover;
 mod run;
 mod spot;
 mod state;
@@ -280,6 +281,11 @@ impl Engine {
         match record.status {
             // A repeated report, or one for a task whose stop is in flight.
             TaskStatus::Running | TaskStatus::Cancelled => return Ok(()),
+            // A report delivered late, twice, or after the task's exit.
+            status if status.is_terminal() => {
+                debug!(%task, %status, "late or repeated start report ignored");
+                return Ok(());
+            }
             // A start the engine took back (its instance was reclaimed first).
             TaskStatus::Submitted if !record.dispatched => {
                 debug!(%task, "stale start report ignored");
@@ -314,6 +320,22 @@ impl Engine {
         match record.status {
             TaskStatus::Cancelled => return Ok(()), // The stop raced the exit.
             TaskStatus::Running | TaskStatus::Unknown => {}
+            // A repeated exit report, or a late one from an attempt already ended.
+            status if status.is_terminal() => {
+                debug!(%task, %status, "late or repeated exit report ignored");
+                return Ok(());
+            }
+            // The exit overtook its start report: the start happened first.
+            TaskStatus::Submitted if record.dispatched => {
+                debug!(%task, "exit before its start report; taking it as started");
+                self.task_started(now, task)?;
+                return self.task_exited(now, task, exit_code);
+            }
+            // An exit of an attempt the engine took back (a reclaim came first).
+            TaskStatus::Submitted if !record.runs.is_empty() => {
+                debug!(%task, "stale exit report ignored");
+                return Ok(());
+            }
             from => {
                 // Only a started task can exit.
                 return Err(EngineError::Transition {
@@ -364,6 +386,7 @@ impl Engine {
         self.live
             .retain(|id| instances.get(id).is_some_and(|i| i.status != InstanceStatus::Terminated));
         self.check_heartbeat(now);
+        self.give_up_boots(now, &mut actions);
         self.place_pending(now, &mut actions);
         self.start_ready(&mut actions);
         for task in std::mem::take(&mut self.to_stop) {
@@ -395,7 +418,12 @@ impl Engine {
             .filter_map(|(_, id)| self.tasks[id].waiting)
             .map(|WaitReason::CapacityShortage { until }| until)
             .min();
-        idle.into_iter().chain(batch).chain(waits).chain(self.heartbeat_deadline()).min()
+        idle.into_iter()
+            .chain(batch)
+            .chain(waits)
+            .chain(self.heartbeat_deadline())
+            .chain(self.boot_deadline())
+            .min()
     }
 
     /// True when every submitted task is in a terminal status.

@@ -74,6 +74,10 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let ttl = Millis::from_secs(self.policy.spot_shortage_ttl_s.max(1));
         let record = self.instance_mut(instance)?;
+        if record.status == InstanceStatus::Terminated {
+            debug!(%instance, "repeated or late launch failure ignored");
+            return Ok(());
+        }
         if !matches!(record.status, InstanceStatus::Booting | InstanceStatus::Terminating) {
             return Err(EngineError::UnexpectedEvent {
                 instance,
@@ -155,7 +159,7 @@ impl Engine {
     }
 
     /// Takes a task that has not started off its instance and back to pending.
-    fn unplace(&mut self, now: Millis, task: TaskId) {
+    pub(super) fn unplace(&mut self, now: Millis, task: TaskId) {
         let was_dispatched = self.tasks.get(&task).is_some_and(|r| r.dispatched);
         self.release_task(now, task);
         let Some(record) = self.tasks.get_mut(&task) else { return };

@@ -63,6 +63,7 @@ pub fn synthetic(source: &Workload, tasks: usize, seed: u64) -> Result<Workload,
                 request_source: model.request_source,
                 peak_memory_mib: model.peak_memory_mib,
                 rightsized: model.rightsized,
+                name: format!("{} (copy {i})", model.name),
             }
         })
         .collect();
@@ -118,6 +119,7 @@ mod tests {
             request_source: RequestSource::Recorded,
             peak_memory_mib: None,
             rightsized: None,
+            name: format!("P{id}"),
         };
         Workload { tasks: vec![task(0, 0, 1, 10), task(1, 30, 2, 20), task(2, 90, 4, 40)] }
     }
