@@ -33,5 +33,5 @@ export SCHED_MOTO_SERVER
 step "cargo test"
 # --all-targets also builds the benchmarks and runs each once, in the debug
 # profile, so CI never builds the dependencies a second time in release.
-cargo test --workspace --all-targets
+cargo test --workspace --all-targets --no-fail-fast
 cargo test --workspace --doc

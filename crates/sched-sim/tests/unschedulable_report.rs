@@ -42,6 +42,12 @@ fn an_unschedulable_task_is_named_with_an_actionable_reason_and_fails_the_run() 
     let report: serde_json::Value = serde_json::from_str(&json).unwrap();
     for strategy in report["strategies"].as_array().unwrap() {
         let list = strategy["unschedulable"].as_array().unwrap();
+        if strategy["name"].as_str().unwrap().contains("rightsized") {
+            // The task used 1 GB of its 64 GB: right-sized, it fits.
+            assert!(list.is_empty(), "{}", strategy["name"]);
+            assert_eq!(strategy["tasks"]["succeeded"], 2);
+            continue;
+        }
         assert_eq!(list.len(), 1, "{}", strategy["name"]);
         let task = &list[0];
         assert_eq!(task["task"], "ASSEMBLE (huge)");
