@@ -98,6 +98,17 @@ async fn ensure_cluster(clients: &Clients, report: &mut Report) -> Result<(), Aw
     Ok(())
 }
 
+/// The AWS managed policies the roles carry, and the only ones the IAM
+/// policy lets the scheduler attach.
+pub const MANAGED_ROLE_POLICIES: [&str; 3] =
+    [EXECUTION_ROLE_POLICY, INSTANCE_ROLE_POLICY, INFRASTRUCTURE_ROLE_POLICY];
+const EXECUTION_ROLE_POLICY: &str =
+    "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy";
+const INSTANCE_ROLE_POLICY: &str =
+    "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role";
+const INFRASTRUCTURE_ROLE_POLICY: &str =
+    "arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForManagedInstances";
+
 async fn ensure_roles(
     clients: &Clients,
     config: &AwsConfig,
@@ -105,23 +116,15 @@ async fn ensure_roles(
 ) -> Result<(), AwsError> {
     let names = &clients.names;
     let mut roles = vec![
-        (
-            names.execution_role(),
-            "ecs-tasks.amazonaws.com",
-            Some("arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"),
-        ),
+        (names.execution_role(), "ecs-tasks.amazonaws.com", Some(EXECUTION_ROLE_POLICY)),
         (names.task_role(), "ecs-tasks.amazonaws.com", None),
-        (
-            names.instance_role(),
-            "ec2.amazonaws.com",
-            Some("arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"),
-        ),
+        (names.instance_role(), "ec2.amazonaws.com", Some(INSTANCE_ROLE_POLICY)),
     ];
     if config.capacity == CapacityBackend::ManagedInstances {
         roles.push((
             names.infrastructure_role(),
             "ecs.amazonaws.com",
-            Some("arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForManagedInstances"),
+            Some(INFRASTRUCTURE_ROLE_POLICY),
         ));
     }
     let tag = aws_sdk_iam::types::Tag::builder()

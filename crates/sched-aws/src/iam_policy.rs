@@ -112,13 +112,21 @@ pub fn policy_document(options: &PolicyOptions) -> Value {
                 "iam:GetRole",
                 "iam:DeleteRole",
                 "iam:TagRole",
-                "iam:AttachRolePolicy",
-                "iam:DetachRolePolicy",
                 "iam:ListAttachedRolePolicies",
                 "iam:ListInstanceProfilesForRole",
             ],
             vec![format!("arn:aws:iam::*:role/{p}-*")],
         ),
+        // Only the AWS managed policies the roles need may be attached:
+        // attaching any policy to a role the identity can pass would let it
+        // grant itself anything through a task or an instance.
+        json!({
+            "Sid": "IamAttachManagedPolicies",
+            "Effect": "Allow",
+            "Action": ["iam:AttachRolePolicy", "iam:DetachRolePolicy"],
+            "Resource": [format!("arn:aws:iam::*:role/{p}-*")],
+            "Condition": { "ArnEquals": { "iam:PolicyARN": crate::ensure::MANAGED_ROLE_POLICIES } }
+        }),
         statement(
             "IamInstanceProfile",
             &[
@@ -147,6 +155,7 @@ pub fn policy_document(options: &PolicyOptions) -> Value {
                 "logs:DeleteLogGroup",
                 "logs:PutRetentionPolicy",
                 "logs:TagResource",
+                "logs:ListTagsForResource",
             ],
             vec![format!("arn:aws:logs:*:*:log-group:/{p}/*")],
         ),

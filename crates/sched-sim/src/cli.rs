@@ -150,9 +150,11 @@ pub struct ReplayArgs {
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// Earlier traces of the same pipeline the right-sized strategies learn
-    /// from; without it, the first half of each process's tasks of the
-    /// replayed trace.
-    #[arg(long, num_args = 1..)]
+    /// from (repeat the option, or separate paths with commas); without it,
+    /// the first half of each process's tasks of the replayed trace.
+    // One value per occurrence: `--history H T` must not take the replayed
+    // trace T for a second history file.
+    #[arg(long, value_delimiter = ',')]
     pub history: Vec<PathBuf>,
     /// Seeded spot draws of the cost prediction (0: no prediction in `replay`).
     #[arg(long, default_value_t = DEFAULT_DRAWS)]

@@ -140,7 +140,7 @@ pub(crate) fn predict_command(args: &PredictArgs) -> Result<String, CliError> {
             prediction.interval_usd[1],
             prediction.draws,
             prediction.first_seed,
-            prediction.first_seed + prediction.draws as u64,
+            prediction.first_seed.wrapping_add(prediction.draws as u64),
             prediction.mean_cost_usd,
             prediction.predicted_makespan_s,
         ),
@@ -198,6 +198,13 @@ pub struct SweepSummary {
 /// `sched-sim sweep`.
 pub(crate) fn sweep_command(args: &SweepArgs) -> Result<String, CliError> {
     let replay = &args.replay;
+    if replay.traces.len() > 1 {
+        return Err(CliError::BadOption {
+            option: "trace",
+            value: format!("{} traces", replay.traces.len()),
+            why: "sweep takes one trace",
+        });
+    }
     let (catalog, _) = load_catalog(replay)?;
     let traces = load_traces(replay)?;
     let history = load_history(replay)?;
@@ -220,9 +227,11 @@ pub(crate) fn sweep_command(args: &SweepArgs) -> Result<String, CliError> {
         options.policy.provisioning = provisioning.into();
         let bounds = Bounds::of(&workload, &options.policy.candidates(&catalog)?);
         for &strategy in &args.strategies {
-            for seed in replay.seed..replay.seed + args.seeds {
+            // Seeds wrap past u64::MAX: any seed is valid, and a sweep from
+            // the last one goes on from 0.
+            for offset in 0..args.seeds {
                 let mut seeded = options.clone();
-                seeded.spot.seed = seed;
+                seeded.spot.seed = replay.seed.wrapping_add(offset);
                 runs.push((strategy, seeded, bounds));
             }
         }

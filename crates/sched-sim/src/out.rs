@@ -110,7 +110,7 @@ pub fn write_predict(
     writer.write_record(["seed", "cost_usd", "makespan_s", "preemptions", "failed"])?;
     for (i, draw) in draws.iter().enumerate() {
         writer.write_record([
-            (prediction.first_seed + i as u64).to_string(),
+            prediction.first_seed.wrapping_add(i as u64).to_string(),
             format!("{:.6}", draw.cost_usd),
             format!("{:.1}", draw.makespan_s),
             draw.spot.preemptions.to_string(),
