@@ -1,18 +1,34 @@
 #!/usr/bin/env bash
 # Runs each cargo-fuzz target for a bounded time (default 60 s each) from the
-# seed corpora under fuzz/corpus/, on nightly, in fuzz/target (fuzz builds use
+# seed corpora under fuzz/corpus/, with cargo-fuzz, in fuzz/target (fuzz builds use
 # sanitizer flags, so they do not share the workspace's target dir).
 #
 #   scripts/fuzz.sh [SECONDS]
 #
-# Needs `cargo install cargo-fuzz` and a nightly toolchain. Exits non-zero
-# when a target finds a crash; the input is left under fuzz/artifacts/.
+# Installs cargo-fuzz (pinned) when it is missing. cargo-fuzz passes -Z flags
+# to rustc, which a nightly toolchain takes; without one, the stable compiler
+# is told to accept them (RUSTC_BOOTSTRAP=1), as no other toolchain may be
+# downloadable. Exits non-zero when a target finds a crash; the input is left
+# under fuzz/artifacts/.
 set -euo pipefail
 seconds="${1:-60}"
 cd "$(dirname "$0")/../fuzz"
 unset CARGO_TARGET_DIR
 targets=(trace_reader catalog_loader engine_events)
-cargo +nightly fuzz build
+
+CARGO_FUZZ_VERSION="0.13.2"
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    echo "fuzz: installing cargo-fuzz $CARGO_FUZZ_VERSION" >&2
+    cargo install --quiet --locked cargo-fuzz --version "$CARGO_FUZZ_VERSION"
+fi
+if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+    fuzz() { cargo +nightly fuzz "$@"; }
+else
+    echo "fuzz: no nightly toolchain; using stable with RUSTC_BOOTSTRAP=1" >&2
+    fuzz() { RUSTC_BOOTSTRAP=1 cargo fuzz "$@"; }
+fi
+
+fuzz build
 status=0
 for target in "${targets[@]}"; do
     # Work on a copy so the committed seeds stay as they are.
@@ -20,7 +36,7 @@ for target in "${targets[@]}"; do
     mkdir -p "$work"
     cp -n corpus/"$target"/* "$work"/ 2>/dev/null || true
     start=$(date +%s)
-    if cargo +nightly fuzz run "$target" "$work" -- \
+    if fuzz run "$target" "$work" -- \
         -max_total_time="$seconds" -max_len=65536 -print_final_stats=1 2>"target/$target.log"; then
         result="no crash"
     else
