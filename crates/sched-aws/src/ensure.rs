@@ -6,7 +6,11 @@
 //! Groups (and their capacity providers) are per instance type and
 //! capacity type, so [`ensure_group`] creates them on the first launch of
 //! that offering. [`teardown`] removes only what carries both the prefix
-//! and the ownership tag, and can merely list it (`dry_run`).
+//! and the ownership tag, and can merely list it (`dry_run`); [`cleanup`]
+//! removes, under the same rule, only what is no longer needed (idle
+//! groups, unused capacity providers and task definitions).
+
+use std::collections::BTreeSet;
 
 use aws_sdk_autoscaling::types as asg;
 use aws_sdk_ec2::types as ec2;
@@ -30,12 +34,12 @@ pub struct Report {
 }
 
 impl Report {
-    fn changed(&mut self, kind: &str, name: &str) {
+    pub(crate) fn changed(&mut self, kind: &str, name: &str) {
         info!(kind, name, "changed");
         self.changed.push(format!("{kind} {name}"));
     }
 
-    fn unchanged(&mut self, kind: &str, name: &str) {
+    pub(crate) fn unchanged(&mut self, kind: &str, name: &str) {
         debug!(kind, name, "unchanged");
         self.unchanged.push(format!("{kind} {name}"));
     }
@@ -100,14 +104,38 @@ async fn ensure_cluster(clients: &Clients, report: &mut Report) -> Result<(), Aw
 
 /// The AWS managed policies the roles carry, and the only ones the IAM
 /// policy lets the scheduler attach.
-pub const MANAGED_ROLE_POLICIES: [&str; 3] =
-    [EXECUTION_ROLE_POLICY, INSTANCE_ROLE_POLICY, INFRASTRUCTURE_ROLE_POLICY];
+pub const MANAGED_ROLE_POLICIES: [&str; 4] = [
+    EXECUTION_ROLE_POLICY,
+    INSTANCE_ROLE_POLICY,
+    INFRASTRUCTURE_ROLE_POLICY,
+    MANAGED_INSTANCE_ROLE_POLICY,
+];
 const EXECUTION_ROLE_POLICY: &str =
     "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy";
 const INSTANCE_ROLE_POLICY: &str =
     "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role";
 const INFRASTRUCTURE_ROLE_POLICY: &str =
     "arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForManagedInstances";
+const MANAGED_INSTANCE_ROLE_POLICY: &str =
+    "arn:aws:iam::aws:policy/AmazonECSInstanceRolePolicyForManagedInstances";
+
+/// The inline policy of the infrastructure role letting ECS pass our
+/// instance role to the instances it launches: the AWS managed policy only
+/// allows passing roles named `ecsInstanceRole*`, and ours carry the prefix.
+pub const PASS_INSTANCE_ROLE_POLICY: &str = "pass-instance-role";
+
+fn pass_instance_role(instance_role_arn: &str) -> String {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": instance_role_arn,
+            "Condition": { "StringLike": { "iam:PassedToService": "ec2.*" } }
+        }]
+    })
+    .to_string()
+}
 
 async fn ensure_roles(
     clients: &Clients,
@@ -115,16 +143,25 @@ async fn ensure_roles(
     report: &mut Report,
 ) -> Result<(), AwsError> {
     let names = &clients.names;
+    let managed = config.capacity == CapacityBackend::ManagedInstances;
     let mut roles = vec![
-        (names.execution_role(), "ecs-tasks.amazonaws.com", Some(EXECUTION_ROLE_POLICY)),
-        (names.task_role(), "ecs-tasks.amazonaws.com", None),
-        (names.instance_role(), "ec2.amazonaws.com", Some(INSTANCE_ROLE_POLICY)),
+        (names.execution_role(), "ecs-tasks.amazonaws.com", vec![EXECUTION_ROLE_POLICY]),
+        (names.task_role(), "ecs-tasks.amazonaws.com", vec![]),
+        (
+            names.instance_role(),
+            "ec2.amazonaws.com",
+            if managed {
+                vec![INSTANCE_ROLE_POLICY, MANAGED_INSTANCE_ROLE_POLICY]
+            } else {
+                vec![INSTANCE_ROLE_POLICY]
+            },
+        ),
     ];
-    if config.capacity == CapacityBackend::ManagedInstances {
+    if managed {
         roles.push((
             names.infrastructure_role(),
             "ecs.amazonaws.com",
-            Some(INFRASTRUCTURE_ROLE_POLICY),
+            vec![INFRASTRUCTURE_ROLE_POLICY],
         ));
     }
     let tag = aws_sdk_iam::types::Tag::builder()
@@ -147,11 +184,29 @@ async fn ensure_roles(
                         .assume_role_policy_document(trust(service))
                         .tags(tag.clone())
                 )?;
-                if let Some(policy) = managed {
+                for policy in managed {
                     call!(
                         clients.retry,
                         "iam:AttachRolePolicy",
                         clients.iam.attach_role_policy().role_name(&role).policy_arn(policy)
+                    )?;
+                }
+                if role == names.infrastructure_role() {
+                    let instance_role = call!(
+                        clients.retry,
+                        "iam:GetRole",
+                        clients.iam.get_role().role_name(names.instance_role())
+                    )?;
+                    let arn = instance_role.role().map(|r| r.arn().to_owned()).unwrap_or_default();
+                    call!(
+                        clients.retry,
+                        "iam:PutRolePolicy",
+                        clients
+                            .iam
+                            .put_role_policy()
+                            .role_name(&role)
+                            .policy_name(PASS_INSTANCE_ROLE_POLICY)
+                            .policy_document(pass_instance_role(&arn))
                     )?;
                 }
                 report.changed("role", &role);
@@ -306,7 +361,10 @@ pub async fn ensure_launch_template(
     Ok(name)
 }
 
-async fn subnets(clients: &Clients, config: &AwsConfig) -> Result<Vec<String>, AwsError> {
+pub(crate) async fn subnets(
+    clients: &Clients,
+    config: &AwsConfig,
+) -> Result<Vec<String>, AwsError> {
     if !config.subnets.is_empty() {
         return Ok(config.subnets.clone());
     }
@@ -580,7 +638,6 @@ pub async fn teardown(clients: &Clients, dry_run: bool) -> Result<Report, AwsErr
             .filter(|n| names.owns_name(n))
             .map(str::to_owned),
     );
-    candidates.push(names.managed_provider());
     candidates.sort();
     candidates.dedup();
     let providers = call!(
@@ -602,11 +659,7 @@ pub async fn teardown(clients: &Clients, dry_run: bool) -> Result<Report, AwsErr
             continue;
         }
         if !dry_run {
-            call!(
-                clients.retry,
-                "ecs:DeleteCapacityProvider",
-                clients.ecs.delete_capacity_provider().capacity_provider(name)
-            )?;
+            delete_capacity_provider(clients, name).await?;
         }
         report.changed("capacity-provider", name);
     }
@@ -616,67 +669,20 @@ pub async fn teardown(clients: &Clients, dry_run: bool) -> Result<Report, AwsErr
         call!(clients.retry, "ecs:DeleteCluster", clients.ecs.delete_cluster().cluster(&cluster))?;
     }
 
-    // Task definitions: our families (ListTaskDefinitions filters by one
-    // whole family name), then each family's revisions.
-    let mut families = Vec::new();
-    let mut next: Option<String> = None;
-    loop {
-        let page = call!(
-            clients.retry,
-            "ecs:ListTaskDefinitionFamilies",
-            clients
-                .ecs
-                .list_task_definition_families()
-                .family_prefix(format!("{prefix}-"))
-                .status(ecs::TaskDefinitionFamilyStatus::Active)
-                .set_next_token(next.clone())
-        )?;
-        families.extend(page.families().iter().filter(|f| names.owns_name(f)).cloned());
-        next = page.next_token().map(str::to_owned);
-        if next.is_none() {
-            break;
+    // Task definitions.
+    for (arn, tagged) in prefixed_task_definitions(clients).await? {
+        if !tagged {
+            report.unchanged("task-definition", &arn);
+            continue;
         }
-    }
-    for family in families {
-        let mut next: Option<String> = None;
-        loop {
-            let page = call!(
+        if !dry_run {
+            call!(
                 clients.retry,
-                "ecs:ListTaskDefinitions",
-                clients
-                    .ecs
-                    .list_task_definitions()
-                    .family_prefix(&family)
-                    .set_next_token(next.clone())
+                "ecs:DeregisterTaskDefinition",
+                clients.ecs.deregister_task_definition().task_definition(&arn)
             )?;
-            for arn in page.task_definition_arns() {
-                let described = call!(
-                    clients.retry,
-                    "ecs:DescribeTaskDefinition",
-                    clients
-                        .ecs
-                        .describe_task_definition()
-                        .task_definition(arn)
-                        .include(ecs::TaskDefinitionField::Tags)
-                )?;
-                if !ecs_owned(described.tags(), &prefix) {
-                    report.unchanged("task-definition", arn);
-                    continue;
-                }
-                if !dry_run {
-                    call!(
-                        clients.retry,
-                        "ecs:DeregisterTaskDefinition",
-                        clients.ecs.deregister_task_definition().task_definition(arn)
-                    )?;
-                }
-                report.changed("task-definition", arn);
-            }
-            next = page.next_token().map(str::to_owned);
-            if next.is_none() {
-                break;
-            }
         }
+        report.changed("task-definition", &arn);
     }
 
     // Auto Scaling Groups (with their instances).
@@ -835,9 +841,285 @@ pub async fn teardown(clients: &Clients, dry_run: bool) -> Result<Report, AwsErr
                     )?;
                 }
             }
+            let inline = call!(
+                clients.retry,
+                "iam:ListRolePolicies",
+                clients.iam.list_role_policies().role_name(&role)
+            )?;
+            for policy in inline.policy_names() {
+                call!(
+                    clients.retry,
+                    "iam:DeleteRolePolicy",
+                    clients.iam.delete_role_policy().role_name(&role).policy_name(policy)
+                )?;
+            }
             call!(clients.retry, "iam:DeleteRole", clients.iam.delete_role().role_name(&role))?;
         }
         report.changed("role", &role);
+    }
+    Ok(report)
+}
+
+/// Deletes a capacity provider; a Managed Instances one is named with its
+/// cluster, which it belongs to.
+async fn delete_capacity_provider(clients: &Clients, name: &str) -> Result<(), AwsError> {
+    let mut request = clients.ecs.delete_capacity_provider().capacity_provider(name);
+    if clients.names.is_managed_provider(name) {
+        request = request.cluster(clients.names.cluster());
+    }
+    call!(clients.retry, "ecs:DeleteCapacityProvider", request)?;
+    Ok(())
+}
+
+/// Every ACTIVE task definition revision of a family with our prefix, and
+/// whether it carries our ownership tag. ListTaskDefinitions filters by one
+/// whole family name, so the families are listed first.
+async fn prefixed_task_definitions(clients: &Clients) -> Result<Vec<(String, bool)>, AwsError> {
+    let names = &clients.names;
+    let prefix = names.prefix();
+    let mut families = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        let page = call!(
+            clients.retry,
+            "ecs:ListTaskDefinitionFamilies",
+            clients
+                .ecs
+                .list_task_definition_families()
+                .family_prefix(format!("{prefix}-"))
+                .status(ecs::TaskDefinitionFamilyStatus::Active)
+                .set_next_token(next.clone())
+        )?;
+        families.extend(page.families().iter().filter(|f| names.owns_name(f)).cloned());
+        next = page.next_token().map(str::to_owned);
+        if next.is_none() {
+            break;
+        }
+    }
+    let mut out = Vec::new();
+    for family in families {
+        let mut next: Option<String> = None;
+        loop {
+            let page = call!(
+                clients.retry,
+                "ecs:ListTaskDefinitions",
+                clients
+                    .ecs
+                    .list_task_definitions()
+                    .family_prefix(&family)
+                    .status(ecs::TaskDefinitionStatus::Active)
+                    .set_next_token(next.clone())
+            )?;
+            for arn in page.task_definition_arns() {
+                let described = call!(
+                    clients.retry,
+                    "ecs:DescribeTaskDefinition",
+                    clients
+                        .ecs
+                        .describe_task_definition()
+                        .task_definition(arn)
+                        .include(ecs::TaskDefinitionField::Tags)
+                )?;
+                out.push((arn.clone(), ecs_owned(described.tags(), prefix)));
+            }
+            next = page.next_token().map(str::to_owned);
+            if next.is_none() {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// What the cluster's live tasks use: task definition ARNs and capacity
+/// provider names. A missing cluster uses nothing.
+async fn in_use_by_tasks(
+    clients: &Clients,
+) -> Result<(BTreeSet<String>, BTreeSet<String>), AwsError> {
+    let cluster = clients.names.cluster();
+    let mut arns = Vec::new();
+    // PENDING tasks (ECS still provisioning for them) are live too.
+    for status in [ecs::DesiredStatus::Running, ecs::DesiredStatus::Pending] {
+        let mut next: Option<String> = None;
+        loop {
+            let page = call!(
+                clients.retry,
+                "ecs:ListTasks",
+                clients
+                    .ecs
+                    .list_tasks()
+                    .cluster(&cluster)
+                    .desired_status(status.clone())
+                    .set_next_token(next.clone())
+            );
+            let page = match page {
+                Ok(page) => page,
+                Err(e) if e.class == ErrorClass::NotFound => break,
+                Err(e) => return Err(e),
+            };
+            arns.extend(page.task_arns().iter().cloned());
+            next = page.next_token().map(str::to_owned);
+            if next.is_none() {
+                break;
+            }
+        }
+    }
+    arns.sort();
+    arns.dedup();
+    let (mut definitions, mut providers) = (BTreeSet::new(), BTreeSet::new());
+    for chunk in arns.chunks(100) {
+        let described = call!(
+            clients.retry,
+            "ecs:DescribeTasks",
+            clients.ecs.describe_tasks().cluster(&cluster).set_tasks(Some(chunk.to_vec()))
+        )?;
+        for task in described.tasks() {
+            if task.last_status() == Some("STOPPED") {
+                continue;
+            }
+            definitions.extend(task.task_definition_arn().map(str::to_owned));
+            providers.extend(task.capacity_provider_name().map(str::to_owned));
+        }
+    }
+    Ok((definitions, providers))
+}
+
+/// Removes what the prefix owns (prefix and ownership tag) and no longer
+/// needs, short of a full tear-down:
+///
+/// - Auto Scaling Groups with no instance and desired capacity 0, with
+///   their capacity providers;
+/// - Managed Instances capacity providers no live task runs through;
+/// - task definition revisions no live task uses.
+///
+/// Groups and providers named in `in_use` are kept whatever their state
+/// (the provider passes those of the instances it holds). With `dry_run`,
+/// only lists what would go. Nothing without both the prefix and the tag
+/// is touched; such resources are not listed.
+pub async fn cleanup(
+    clients: &Clients,
+    in_use: &BTreeSet<String>,
+    dry_run: bool,
+) -> Result<Report, AwsError> {
+    let mut report = Report::default();
+    let names = &clients.names;
+    let prefix = names.prefix().to_owned();
+    let (used_definitions, used_providers) = in_use_by_tasks(clients).await?;
+    let keep = |name: &str| in_use.contains(name) || used_providers.contains(name);
+
+    // Idle groups, paged.
+    let mut idle_groups = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        let page = call!(
+            clients.retry,
+            "autoscaling:DescribeAutoScalingGroups",
+            clients
+                .autoscaling
+                .describe_auto_scaling_groups()
+                .max_records(100)
+                .set_next_token(next.clone())
+        )?;
+        for group in page.auto_scaling_groups() {
+            let Some(name) = group.auto_scaling_group_name() else { continue };
+            let tagged = group
+                .tags()
+                .iter()
+                .any(|t| t.key() == Some(OWNER_TAG) && t.value() == Some(prefix.as_str()));
+            let idle = group.desired_capacity() == Some(0) && group.instances().is_empty();
+            if names.owns_name(name) && tagged && idle && !keep(name) {
+                idle_groups.push(name.to_owned());
+            } else {
+                debug!(group = name, tagged, idle, "group kept");
+            }
+        }
+        next = page.next_token().map(str::to_owned);
+        if next.is_none() {
+            break;
+        }
+    }
+
+    // The capacity providers to remove: those of idle groups, and unused
+    // Managed Instances ones, each only if tagged as ours.
+    let cluster = names.cluster();
+    let described = call!(
+        clients.retry,
+        "ecs:DescribeClusters",
+        clients.ecs.describe_clusters().clusters(&cluster)
+    )?;
+    let attached: Vec<String> = described
+        .clusters()
+        .iter()
+        .filter(|c| c.status() == Some("ACTIVE"))
+        .flat_map(|c| c.capacity_providers().iter().cloned())
+        .collect();
+    let mut candidates: Vec<String> = idle_groups.clone();
+    candidates
+        .extend(attached.iter().filter(|p| names.is_managed_provider(p) && !keep(p)).cloned());
+    let mut providers = Vec::new();
+    if !candidates.is_empty() {
+        let found = call!(
+            clients.retry,
+            "ecs:DescribeCapacityProviders",
+            clients
+                .ecs
+                .describe_capacity_providers()
+                .set_capacity_providers(Some(candidates))
+                .include(ecs::CapacityProviderField::Tags)
+        )?;
+        providers.extend(
+            found
+                .capacity_providers()
+                .iter()
+                .filter(|p| ecs_owned(p.tags(), &prefix))
+                .filter(|p| p.status() == Some(&ecs::CapacityProviderStatus::Active))
+                .filter_map(|p| p.name().map(str::to_owned)),
+        );
+    }
+    if !dry_run && attached.iter().any(|p| providers.contains(p)) {
+        let remaining: Vec<String> =
+            attached.iter().filter(|p| !providers.contains(p)).cloned().collect();
+        call!(
+            clients.retry,
+            "ecs:PutClusterCapacityProviders",
+            clients
+                .ecs
+                .put_cluster_capacity_providers()
+                .cluster(&cluster)
+                .set_capacity_providers(Some(remaining))
+                .set_default_capacity_provider_strategy(Some(Vec::new()))
+        )?;
+    }
+    for provider in &providers {
+        if !dry_run {
+            delete_capacity_provider(clients, provider).await?;
+        }
+        report.changed("capacity-provider", provider);
+    }
+    for group in &idle_groups {
+        if !dry_run {
+            call!(
+                clients.retry,
+                "autoscaling:DeleteAutoScalingGroup",
+                clients.autoscaling.delete_auto_scaling_group().auto_scaling_group_name(group)
+            )?;
+        }
+        report.changed("auto-scaling-group", group);
+    }
+
+    // Task definitions no live task uses.
+    for (arn, tagged) in prefixed_task_definitions(clients).await? {
+        if !tagged || used_definitions.contains(&arn) {
+            continue;
+        }
+        if !dry_run {
+            call!(
+                clients.retry,
+                "ecs:DeregisterTaskDefinition",
+                clients.ecs.deregister_task_definition().task_definition(&arn)
+            )?;
+        }
+        report.changed("task-definition", &arn);
     }
     Ok(report)
 }

@@ -3,7 +3,12 @@
 //! - `launch` raises the desired capacity of the Auto Scaling Group of the
 //!   offering's instance type and capacity type (created on first use).
 //!   The next EC2 instance that group starts is bound to the engine's
-//!   instance, first come first served, and tagged with its id.
+//!   instance, first come first served, and tagged with its id. Launches
+//!   into one group hold that group's lock while they read and set its
+//!   desired capacity, so concurrent launches never lose one.
+//! - With ECS Managed Instances, `launch` instead runs an anchor task
+//!   through the offering's Managed Instances capacity provider (see
+//!   [`crate::managed`]); the instance ECS places it on is the engine's.
 //! - An instance is ready when its ECS container instance has registered.
 //! - `start_task` registers (once) a task definition per container image and
 //!   resource shape and starts it with StartTask on the container instance
@@ -21,8 +26,8 @@
 //! [`AwsProvider::register_container`] (or set a default) before the engine
 //! starts the task.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Mutex, MutexGuard};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use aws_sdk_ecs::types as ecs;
@@ -38,6 +43,7 @@ use crate::clients::Clients;
 use crate::config::{AwsConfig, CapacityBackend};
 use crate::ensure::{self, Report};
 use crate::error::{classify, AwsError, ErrorClass};
+use crate::managed::{self, ManagedRoles, OfferingClass};
 use crate::names::{INSTANCE_TAG, OWNER_TAG};
 
 /// What a task runs: a container image and, optionally, its command.
@@ -61,8 +67,11 @@ impl ContainerSpec {
 
 #[derive(Debug, Clone)]
 struct Instance {
+    /// The Auto Scaling Group, or the Managed Instances capacity provider.
     group: String,
     capacity: CapacityType,
+    /// Managed Instances: the anchor task holding the instance.
+    anchor: Option<String>,
     ec2_id: Option<String>,
     container_instance: Option<String>,
     draining_reported: bool,
@@ -70,6 +79,25 @@ struct Instance {
     released: bool,
     /// Reclaimed or failed: nothing more is reported about it.
     gone: bool,
+}
+
+impl Instance {
+    fn new(group: String, capacity: CapacityType, anchor: Option<String>) -> Self {
+        Instance {
+            group,
+            capacity,
+            anchor,
+            ec2_id: None,
+            container_instance: None,
+            draining_reported: false,
+            released: false,
+            gone: false,
+        }
+    }
+
+    fn managed(&self) -> bool {
+        self.anchor.is_some()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -88,6 +116,8 @@ struct State {
     default_spec: Option<ContainerSpec>,
     /// Task definition ARN by family.
     families: HashMap<String, String>,
+    /// The anchor task definition (Managed Instances), once registered.
+    anchor_definition: Option<String>,
     groups: HashSet<String>,
     instances: BTreeMap<InstanceId, Instance>,
     /// EC2 instance ids bound to an engine instance, ever.
@@ -107,7 +137,12 @@ pub struct AwsProvider {
     execution_role_arn: String,
     task_role_arn: String,
     region: String,
+    /// The roles Managed Instances providers are created with (that backend only).
+    managed_roles: Option<ManagedRoles>,
     state: Mutex<State>,
+    /// One lock per group or capacity provider, held by a launch while it
+    /// reads and raises the desired capacity (or runs the anchor).
+    group_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl AwsProvider {
@@ -142,16 +177,79 @@ impl AwsProvider {
             "iam:GetRole",
             clients.iam.get_role().role_name(clients.names.task_role())
         )?);
-        let provider = AwsProvider {
+        let managed_roles = match config.capacity {
+            CapacityBackend::ManagedInstances => Some(ManagedRoles::read(&clients).await?),
+            _ => None,
+        };
+        let provider = AwsProvider::assemble(
             clients,
             config,
             catalog,
-            execution_role_arn,
-            task_role_arn,
             region,
-            state: Mutex::new(State::default()),
-        };
+            (execution_role_arn, task_role_arn),
+            managed_roles,
+        );
         Ok((provider, report))
+    }
+
+    /// The provider over resources known to exist (no ensure, no look-ups):
+    /// `roles` are the task execution and task role ARNs.
+    pub(crate) fn assemble(
+        clients: Clients,
+        config: AwsConfig,
+        catalog: Catalog,
+        region: String,
+        roles: (String, String),
+        managed_roles: Option<ManagedRoles>,
+    ) -> Self {
+        AwsProvider {
+            clients,
+            config,
+            catalog,
+            execution_role_arn: roles.0,
+            task_role_arn: roles.1,
+            region,
+            managed_roles,
+            state: Mutex::new(State::default()),
+            group_locks: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Removes what this prefix owns and no longer needs (see
+    /// [`ensure::cleanup`]), keeping the groups and capacity providers of
+    /// the instances this provider still holds. With `dry_run`, only lists it.
+    pub async fn cleanup(&self, dry_run: bool) -> Result<Report, AwsError> {
+        let in_use: BTreeSet<String> = self
+            .state()
+            .instances
+            .values()
+            .filter(|i| !i.released && !i.gone)
+            .map(|i| i.group.clone())
+            .collect();
+        let report = ensure::cleanup(&self.clients, &in_use, dry_run).await?;
+        if !dry_run {
+            // What was removed must be created again on its next use.
+            let mut state = self.state();
+            for line in &report.changed {
+                if let Some(arn) = line.strip_prefix("task-definition ") {
+                    state.families.retain(|_, a| a != arn);
+                    if state.anchor_definition.as_deref() == Some(arn) {
+                        state.anchor_definition = None;
+                    }
+                } else if let Some(name) = line
+                    .strip_prefix("capacity-provider ")
+                    .or_else(|| line.strip_prefix("auto-scaling-group "))
+                {
+                    state.groups.remove(name);
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    fn group_lock(&self, group: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.group_locks.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        locks.entry(group.to_owned()).or_default().clone()
     }
 
     /// The SDK clients (for tests and operator commands).
@@ -180,11 +278,58 @@ impl AwsProvider {
     }
 
     /// After a restart: finds the instances and running tasks an earlier
-    /// process of this configuration left (by the ownership and instance
-    /// tags, and the tasks' `startedBy`), so that they can be stopped,
-    /// terminated, and not started twice. Returns how many instances and
-    /// tasks it found. Their earlier events are not reported again.
+    /// process of this configuration left (group instances by the ownership
+    /// and instance tags, Managed Instances by their anchor tasks, tasks by
+    /// their `startedBy`), so that they can be stopped, terminated, and not
+    /// started twice. Returns how many instances and tasks it found. Their
+    /// earlier events are not reported again.
     pub async fn recover(&self) -> Result<(usize, usize), AwsError> {
+        let mut found = self.recover_group_instances().await?;
+        let running = self.running_tasks().await?;
+        found += self.recover_anchors(&running).await?;
+        // Their readiness was reported by the earlier process.
+        self.container_instances(&mut Vec::new()).await?;
+
+        let names = &self.clients.names;
+        let mut tasks = 0;
+        let mut state = self.state();
+        for ecs_task in &running {
+            let Some(id) = ecs_task.started_by().and_then(|s| names.started_task(s)) else {
+                continue;
+            };
+            let Some(instance) = state
+                .instances
+                .iter()
+                .find(|(_, i)| {
+                    i.container_instance.is_some()
+                        && i.container_instance.as_deref() == ecs_task.container_instance_arn()
+                })
+                .map(|(id, _)| *id)
+            else {
+                continue;
+            };
+            state.tasks.insert(
+                TaskId(id),
+                Task {
+                    arn: ecs_task.task_arn().unwrap_or_default().to_owned(),
+                    instance,
+                    // Reported by the earlier process once it ran.
+                    started_reported: matches!(
+                        ecs_task.last_status(),
+                        Some("RUNNING" | "DEACTIVATING" | "STOPPING" | "DEPROVISIONING")
+                    ),
+                    stopping: false,
+                    done: false,
+                },
+            );
+            tasks += 1;
+        }
+        info!(instances = found, tasks, "recovered");
+        Ok((found, tasks))
+    }
+
+    /// Finds the Auto Scaling Group instances carrying our instance tag.
+    async fn recover_group_instances(&self) -> Result<usize, AwsError> {
         use aws_sdk_ec2::types::Filter;
         let names = &self.clients.names;
         let described = call!(
@@ -231,77 +376,110 @@ impl AwsProvider {
             state.groups.insert(group.to_owned());
             state.instances.insert(
                 InstanceId(id),
-                Instance {
-                    group: group.to_owned(),
-                    capacity: offering.capacity_type,
-                    ec2_id: Some(ec2_id.to_owned()),
-                    container_instance: None,
-                    draining_reported: false,
-                    released: false,
-                    gone: false,
-                },
+                Instance::new(group.to_owned(), offering.capacity_type, None),
             );
+            if let Some(inst) = state.instances.get_mut(&InstanceId(id)) {
+                inst.ec2_id = Some(ec2_id.to_owned());
+            }
             found += 1;
         }
-        // Their readiness was reported by the earlier process.
-        self.container_instances(&mut Vec::new()).await?;
+        Ok(found)
+    }
 
-        let cluster = names.cluster();
-        let listed = call!(
-            self.clients.retry,
-            "ecs:ListTasks",
-            self.clients
-                .ecs
-                .list_tasks()
-                .cluster(&cluster)
-                .desired_status(ecs::DesiredStatus::Running)
-        )?;
-        let mut tasks = 0;
-        for chunk in listed.task_arns().chunks(100) {
+    /// The cluster's running tasks, described.
+    async fn running_tasks(&self) -> Result<Vec<ecs::Task>, AwsError> {
+        let cluster = self.clients.names.cluster();
+        let mut arns = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let page = call!(
+                self.clients.retry,
+                "ecs:ListTasks",
+                self.clients
+                    .ecs
+                    .list_tasks()
+                    .cluster(&cluster)
+                    .desired_status(ecs::DesiredStatus::Running)
+                    .set_next_token(next.clone())
+            )?;
+            arns.extend(page.task_arns().iter().cloned());
+            next = page.next_token().map(str::to_owned);
+            if next.is_none() {
+                break;
+            }
+        }
+        let mut tasks = Vec::new();
+        for chunk in arns.chunks(100) {
             let described = call!(
                 self.clients.retry,
                 "ecs:DescribeTasks",
                 self.clients.ecs.describe_tasks().cluster(&cluster).set_tasks(Some(chunk.to_vec()))
             )?;
-            let mut state = self.state();
-            for ecs_task in described.tasks() {
-                let prefix = format!("{}-t", names.prefix());
-                let Some(id) = ecs_task
-                    .started_by()
-                    .and_then(|s| s.strip_prefix(&prefix))
-                    .and_then(|n| n.parse::<u64>().ok())
-                else {
-                    continue;
-                };
-                let Some(instance) = state
-                    .instances
-                    .iter()
-                    .find(|(_, i)| {
-                        i.container_instance.as_deref() == ecs_task.container_instance_arn()
-                    })
-                    .map(|(id, _)| *id)
-                else {
-                    continue;
-                };
-                state.tasks.insert(
-                    TaskId(id),
-                    Task {
-                        arn: ecs_task.task_arn().unwrap_or_default().to_owned(),
-                        instance,
-                        // Reported by the earlier process once it ran.
-                        started_reported: matches!(
-                            ecs_task.last_status(),
-                            Some("RUNNING" | "DEACTIVATING" | "STOPPING" | "DEPROVISIONING")
-                        ),
-                        stopping: false,
-                        done: false,
-                    },
-                );
-                tasks += 1;
+            tasks.extend(described.tasks().iter().cloned());
+        }
+        Ok(tasks)
+    }
+
+    /// Finds the Managed Instances instances of an earlier process by their
+    /// running anchor tasks.
+    async fn recover_anchors(&self, running: &[ecs::Task]) -> Result<usize, AwsError> {
+        let names = &self.clients.names;
+        let anchors: Vec<(InstanceId, &ecs::Task)> = running
+            .iter()
+            .filter_map(|t| {
+                let id = t.started_by().and_then(|s| names.anchor_instance(s))?;
+                Some((InstanceId(id), t))
+            })
+            .collect();
+        let placed: Vec<String> = anchors
+            .iter()
+            .filter_map(|(_, t)| t.container_instance_arn())
+            .map(str::to_owned)
+            .collect();
+        let ec2_ids = self.ec2_ids_of(&placed).await?;
+        let mut state = self.state();
+        for (id, anchor) in &anchors {
+            let provider = anchor.capacity_provider_name().unwrap_or_default().to_owned();
+            let mut inst = Instance::new(provider.clone(), managed::capacity_of(&provider), None);
+            inst.anchor = anchor.task_arn().map(str::to_owned);
+            if let Some(ci) = anchor.container_instance_arn() {
+                if let Some(ec2_id) = ec2_ids.get(ci) {
+                    state.bound.insert(ec2_id.clone());
+                    inst.ec2_id = Some(ec2_id.clone());
+                    inst.container_instance = Some(ci.to_owned());
+                }
+            }
+            state.groups.insert(provider);
+            state.instances.insert(*id, inst);
+        }
+        Ok(anchors.len())
+    }
+
+    /// The EC2 instance id of each of `container_instances` (ARNs).
+    async fn ec2_ids_of(
+        &self,
+        container_instances: &[String],
+    ) -> Result<HashMap<String, String>, AwsError> {
+        let mut out = HashMap::new();
+        for chunk in container_instances.chunks(100) {
+            let described = call!(
+                self.clients.retry,
+                "ecs:DescribeContainerInstances",
+                self.clients
+                    .ecs
+                    .describe_container_instances()
+                    .cluster(self.clients.names.cluster())
+                    .set_container_instances(Some(chunk.to_vec()))
+            )?;
+            for ci in described.container_instances() {
+                if let (Some(arn), Some(ec2_id)) =
+                    (ci.container_instance_arn(), ci.ec2_instance_id())
+                {
+                    out.insert(arn.to_owned(), ec2_id.to_owned());
+                }
             }
         }
-        info!(instances = found, tasks, "recovered");
-        Ok((found, tasks))
+        Ok(out)
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -322,6 +500,155 @@ impl AwsProvider {
             .await?;
         self.state().groups.insert(name.clone());
         Ok(name)
+    }
+
+    /// The Managed Instances capacity provider of `offering`, created on
+    /// first use.
+    async fn ensure_managed_provider(&self, offering: OfferingId) -> Result<String, AwsError> {
+        let ty = self.catalog.offering_type(offering);
+        let capacity = self.catalog.offering(offering).capacity_type;
+        let name = self.clients.names.managed_provider(&ty.name, capacity);
+        if self.state().groups.contains(&name) {
+            return Ok(name);
+        }
+        let roles = self.managed_roles.as_ref().ok_or_else(|| {
+            AwsError::local("ecs:CreateCapacityProvider", "Managed Instances roles were not read")
+        })?;
+        let class = OfferingClass {
+            type_name: ty.name.clone(),
+            vcpus: ty.vcpus,
+            memory_mib: ty.memory_mib,
+            capacity,
+        };
+        let mut report = Report::default();
+        managed::ensure_provider(&self.clients, &self.config, roles, &class, &mut report).await?;
+        self.state().groups.insert(name.clone());
+        Ok(name)
+    }
+
+    /// The anchor task definition, registered once.
+    async fn anchor_definition(&self) -> Result<String, AwsError> {
+        if let Some(arn) = self.state().anchor_definition.clone() {
+            return Ok(arn);
+        }
+        let arn = managed::ensure_anchor_definition(
+            &self.clients,
+            &self.execution_role_arn,
+            &mut Report::default(),
+        )
+        .await?;
+        self.state().anchor_definition = Some(arn.clone());
+        Ok(arn)
+    }
+
+    /// Launch through an Auto Scaling Group: one more desired instance,
+    /// read and set under the group's lock.
+    async fn launch_in_group(
+        &self,
+        instance: InstanceId,
+        offering: OfferingId,
+    ) -> Result<(), ProviderError> {
+        let failed = |e: AwsError| e.to_provider_error(Some(offering));
+        let capacity = self.catalog.offering(offering).capacity_type;
+        let group = self.ensure_group(offering).await.map_err(failed)?;
+        let lock = self.group_lock(&group);
+        let _held = lock.lock().await;
+        if self.state().instances.contains_key(&instance) {
+            return Ok(()); // A concurrent retry of the same launch got here first.
+        }
+        let (desired, max) = self.group_desired(&group).await.map_err(failed)?;
+        if desired + 1 > max {
+            return Err(ProviderError::QuotaExceeded {
+                message: format!("group {group} is at its maximum size {max}"),
+            });
+        }
+        self.set_desired(&group, desired + 1).await.map_err(failed)?;
+        info!(%instance, %group, desired = desired + 1, "launch");
+        self.state().instances.insert(instance, Instance::new(group, capacity, None));
+        Ok(())
+    }
+
+    /// Launch through ECS Managed Instances: an anchor task on the
+    /// offering's capacity provider.
+    async fn launch_managed(
+        &self,
+        instance: InstanceId,
+        offering: OfferingId,
+    ) -> Result<(), ProviderError> {
+        let failed = |e: AwsError| e.to_provider_error(Some(offering));
+        let capacity = self.catalog.offering(offering).capacity_type;
+        let provider = self.ensure_managed_provider(offering).await.map_err(failed)?;
+        let definition = self.anchor_definition().await.map_err(failed)?;
+        let lock = self.group_lock(&provider);
+        let _held = lock.lock().await;
+        if self.state().instances.contains_key(&instance) {
+            return Ok(());
+        }
+        let anchor = managed::run_anchor(&self.clients, &provider, &definition, instance.0)
+            .await
+            .map_err(failed)?;
+        info!(%instance, %provider, %anchor, "launch");
+        self.state().instances.insert(instance, Instance::new(provider, capacity, Some(anchor)));
+        Ok(())
+    }
+
+    /// Releases a Managed Instances instance: stops our tasks on it and its
+    /// anchor, and deregisters its container instance, after which ECS ends
+    /// the EC2 instance. Tasks and anchors already gone are no error.
+    async fn release_managed(&self, instance: InstanceId, inst: &Instance) -> Result<(), AwsError> {
+        let cluster = self.clients.names.cluster();
+        let mut arns: Vec<String> = self
+            .state()
+            .tasks
+            .values()
+            .filter(|t| t.instance == instance && !t.done)
+            .map(|t| t.arn.clone())
+            .collect();
+        arns.extend(inst.anchor.clone());
+        for arn in arns {
+            let stopped = call!(
+                self.clients.retry,
+                "ecs:StopTask",
+                self.clients
+                    .ecs
+                    .stop_task()
+                    .cluster(&cluster)
+                    .task(&arn)
+                    .reason("instance released by the scheduler")
+            );
+            match stopped {
+                Ok(_) => {}
+                Err(e) if e.class == ErrorClass::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if let (Some(ci), false) = (&inst.container_instance, inst.gone) {
+            let deregistered = call!(
+                self.clients.retry,
+                "ecs:DeregisterContainerInstance",
+                self.clients
+                    .ecs
+                    .deregister_container_instance()
+                    .cluster(&cluster)
+                    .container_instance(ci)
+                    .force(true)
+            );
+            match deregistered {
+                Ok(_) => {}
+                Err(e) if e.class == ErrorClass::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Gives back one desired instance of `group` (a launch that failed or
+    /// was released before it started), under the group's lock.
+    async fn decrement(&self, group: &str) -> Result<(), AwsError> {
+        let lock = self.group_lock(group);
+        let _held = lock.lock().await;
+        let (desired, _) = self.group_desired(group).await?;
+        self.set_desired(group, desired - 1).await
     }
 
     async fn group_desired(&self, group: &str) -> Result<(i32, i32), AwsError> {
@@ -359,7 +686,8 @@ impl AwsProvider {
         spec: &ContainerSpec,
         shape: Resources,
     ) -> Result<String, AwsError> {
-        let family = self.clients.names.task_family(&spec.image, shape);
+        let managed = self.config.capacity == CapacityBackend::ManagedInstances;
+        let family = self.clients.names.task_family(&spec.image, shape, managed);
         if let Some(arn) = self.state().families.get(&family) {
             return Ok(arn.clone());
         }
@@ -411,6 +739,13 @@ impl AwsProvider {
                             })?,
                     );
                 }
+                // Managed Instances needs its compatibility and a network
+                // mode; host keeps StartTask free of network configuration.
+                let (compatibility, network) = if managed {
+                    (ecs::Compatibility::ManagedInstances, Some(ecs::NetworkMode::Host))
+                } else {
+                    (ecs::Compatibility::Ec2, None)
+                };
                 let out = call!(
                     self.clients.retry,
                     "ecs:RegisterTaskDefinition",
@@ -418,7 +753,8 @@ impl AwsProvider {
                         .ecs
                         .register_task_definition()
                         .family(&family)
-                        .requires_compatibilities(ecs::Compatibility::Ec2)
+                        .requires_compatibilities(compatibility)
+                        .set_network_mode(network.clone())
                         .cpu(cpu_units.to_string())
                         .memory(shape.memory_mib.to_string())
                         .execution_role_arn(&self.execution_role_arn)
@@ -449,7 +785,7 @@ impl AwsProvider {
             let state = self.state();
             let mut by_group: BTreeMap<String, Vec<InstanceId>> = BTreeMap::new();
             for (id, inst) in &state.instances {
-                if inst.ec2_id.is_none() && !inst.released && !inst.gone {
+                if inst.ec2_id.is_none() && !inst.released && !inst.gone && !inst.managed() {
                     by_group.entry(inst.group.clone()).or_default().push(*id);
                 }
             }
@@ -529,12 +865,75 @@ impl AwsProvider {
                     _ => LaunchFailure::Other,
                 };
                 warn!(%instance, %group, message, "launch failed");
-                let (desired, _) = self.group_desired(&group).await?;
-                self.set_desired(&group, desired - 1).await?;
+                self.decrement(&group).await?;
                 if let Some(inst) = self.state().instances.get_mut(&instance) {
                     inst.gone = true;
                 }
                 out.push(Event::LaunchFailed { instance, reason });
+            }
+        }
+        Ok(())
+    }
+
+    /// Binds Managed Instances instances to the container instance their
+    /// anchor was placed on, and reports anchors that stopped unplaced as
+    /// failed launches.
+    async fn bind_managed(&self, out: &mut Vec<Event>) -> Result<(), AwsError> {
+        let waiting: Vec<(InstanceId, String)> = self
+            .state()
+            .instances
+            .iter()
+            .filter(|(_, i)| i.ec2_id.is_none() && !i.released && !i.gone)
+            .filter_map(|(id, i)| i.anchor.clone().map(|a| (*id, a)))
+            .collect();
+        let cluster = self.clients.names.cluster();
+        for chunk in waiting.chunks(100) {
+            let described = call!(
+                self.clients.retry,
+                "ecs:DescribeTasks",
+                self.clients
+                    .ecs
+                    .describe_tasks()
+                    .cluster(&cluster)
+                    .set_tasks(Some(chunk.iter().map(|(_, a)| a.clone()).collect()))
+            )?;
+            let mut placed = Vec::new();
+            for anchor in described.tasks() {
+                let Some(&(id, _)) =
+                    chunk.iter().find(|(_, a)| Some(a.as_str()) == anchor.task_arn())
+                else {
+                    continue;
+                };
+                if let Some(ci) = anchor.container_instance_arn() {
+                    placed.push((id, ci.to_owned()));
+                } else if anchor.last_status() == Some("STOPPED") {
+                    let message = format!(
+                        "{} {}",
+                        anchor.stop_code().map(|c| c.as_str()).unwrap_or_default(),
+                        anchor.stopped_reason().unwrap_or_default()
+                    );
+                    let reason = match classify("", &message) {
+                        ErrorClass::Capacity => LaunchFailure::Capacity,
+                        _ => LaunchFailure::Other,
+                    };
+                    warn!(instance = %id, message = message.trim(), "launch failed");
+                    if let Some(inst) = self.state().instances.get_mut(&id) {
+                        inst.gone = true;
+                    }
+                    out.push(Event::LaunchFailed { instance: id, reason });
+                }
+            }
+            let ec2_ids = self
+                .ec2_ids_of(&placed.iter().map(|(_, ci)| ci.clone()).collect::<Vec<_>>())
+                .await?;
+            let mut state = self.state();
+            for (id, ci) in placed {
+                let Some(ec2_id) = ec2_ids.get(&ci) else { continue };
+                info!(instance = %id, %ec2_id, "instance bound");
+                state.bound.insert(ec2_id.clone());
+                if let Some(inst) = state.instances.get_mut(&id) {
+                    inst.ec2_id = Some(ec2_id.clone());
+                }
             }
         }
         Ok(())
@@ -732,42 +1131,10 @@ impl Provider for AwsProvider {
                 message: format!("{} {capacity} is outside the configured policy", ty.name),
             });
         }
-        if self.config.capacity == CapacityBackend::ManagedInstances {
-            // Missing: Managed Instances capacity providers (instance
-            // requirements instead of groups); moto lacks their calls, so they
-            // need mocked tests. Only Auto Scaling Groups launch today.
-            return Err(ProviderError::Backend {
-                code: "Unsupported".into(),
-                message: "launching on ECS Managed Instances is not implemented yet; use asg"
-                    .into(),
-            });
+        match self.config.capacity {
+            CapacityBackend::ManagedInstances => self.launch_managed(instance, offering).await,
+            _ => self.launch_in_group(instance, offering).await,
         }
-        let failed = |e: AwsError| e.to_provider_error(Some(offering));
-        let group = self.ensure_group(offering).await.map_err(failed)?;
-        // The engine launches one at a time; concurrent launches into one
-        // group could read the same desired capacity (a known limit: a
-        // per-group lock would fix it).
-        let (desired, max) = self.group_desired(&group).await.map_err(failed)?;
-        if desired + 1 > max {
-            return Err(ProviderError::QuotaExceeded {
-                message: format!("group {group} is at its maximum size {max}"),
-            });
-        }
-        self.set_desired(&group, desired + 1).await.map_err(failed)?;
-        info!(%instance, %group, desired = desired + 1, "launch");
-        self.state().instances.insert(
-            instance,
-            Instance {
-                group,
-                capacity,
-                ec2_id: None,
-                container_instance: None,
-                draining_reported: false,
-                released: false,
-                gone: false,
-            },
-        );
-        Ok(())
     }
 
     async fn start_task(
@@ -894,7 +1261,7 @@ impl Provider for AwsProvider {
     }
 
     async fn terminate(&self, instance: InstanceId) -> Result<(), ProviderError> {
-        let (group, ec2_id, gone) = {
+        let inst = {
             let state = self.state();
             let inst = state
                 .instances
@@ -903,28 +1270,29 @@ impl Provider for AwsProvider {
             if inst.released {
                 return Ok(());
             }
-            (inst.group.clone(), inst.ec2_id.clone(), inst.gone)
+            inst.clone()
         };
-        match &ec2_id {
-            Some(ec2_id) if !gone => {
-                call!(
-                    self.clients.retry,
-                    "autoscaling:TerminateInstanceInAutoScalingGroup",
-                    self.clients
-                        .autoscaling
-                        .terminate_instance_in_auto_scaling_group()
-                        .instance_id(ec2_id)
-                        .should_decrement_desired_capacity(true)
-                )?;
-            }
-            Some(_) => {}
-            None => {
+        if inst.managed() {
+            self.release_managed(instance, &inst).await?;
+        } else {
+            match &inst.ec2_id {
+                Some(ec2_id) if !inst.gone => {
+                    call!(
+                        self.clients.retry,
+                        "autoscaling:TerminateInstanceInAutoScalingGroup",
+                        self.clients
+                            .autoscaling
+                            .terminate_instance_in_auto_scaling_group()
+                            .instance_id(ec2_id)
+                            .should_decrement_desired_capacity(true)
+                    )?;
+                }
+                Some(_) => {}
                 // Not yet started: take back the capacity asked for.
-                let (desired, _) = self.group_desired(&group).await?;
-                self.set_desired(&group, desired - 1).await?;
+                None => self.decrement(&inst.group).await?,
             }
         }
-        info!(%instance, ?ec2_id, %group, "terminate");
+        info!(%instance, ec2_id = ?inst.ec2_id, group = %inst.group, "terminate");
         let mut state = self.state();
         if let Some(inst) = state.instances.get_mut(&instance) {
             inst.released = true;
@@ -939,6 +1307,7 @@ impl Provider for AwsProvider {
     async fn events(&self) -> Result<Vec<Event>, ProviderError> {
         let mut out = std::mem::take(&mut self.state().queued);
         self.bind_instances(&mut out).await?;
+        self.bind_managed(&mut out).await?;
         self.container_instances(&mut out).await?;
         self.lost_instances(&mut out).await?;
         self.task_states(&mut out).await?;
