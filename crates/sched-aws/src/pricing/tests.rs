@@ -201,7 +201,9 @@ async fn a_short_list_is_asked_for_type_by_type_with_every_filter() {
 #[tokio::test]
 async fn a_long_list_pages_through_the_region_once() {
     let types: Vec<String> = (0..PER_TYPE_LIMIT + 1).map(|i| format!("m{i}.large")).collect();
-    let calls: Arc<Mutex<Vec<(Option<String>, bool)>>> = Arc::default();
+    // (NextToken sent, instanceType filter sent) per call.
+    type Calls = Arc<Mutex<Vec<(Option<String>, bool)>>>;
+    let calls: Calls = Arc::default();
     let record = calls.clone();
     let rule = mock!(Client::get_products)
         .match_requests(move |r| {
