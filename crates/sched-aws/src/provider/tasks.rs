@@ -1,0 +1,243 @@
+//! Tasks: the task definition of each image and shape (registered once),
+//! and starting and stopping engine tasks with StartTask and StopTask.
+//! A start first looks for a running task with its `startedBy`, so a
+//! retried start never runs a task twice.
+
+use aws_sdk_ecs::types as ecs;
+use sched_core::problem::{InstanceId, TaskId};
+use sched_core::provider::ProviderError;
+use sched_core::resources::Resources;
+use tracing::{debug, info};
+
+use super::state::Task;
+use super::{AwsProvider, ContainerSpec};
+use crate::call;
+use crate::config::CapacityBackend;
+use crate::error::{AwsError, ErrorClass};
+use crate::names::OWNER_TAG;
+
+impl AwsProvider {
+    /// Starts `task` on `instance` with `allocated` resources, or finds it
+    /// already running.
+    pub(super) async fn start(
+        &self,
+        task: TaskId,
+        instance: InstanceId,
+        allocated: Resources,
+    ) -> Result<(), ProviderError> {
+        let (container_instance, spec) = {
+            let state = self.state();
+            if state.tasks.get(&task).is_some_and(|t| t.instance == instance && !t.done) {
+                return Ok(()); // Already started there.
+            }
+            let ci = state
+                .instances
+                .get(&instance)
+                .filter(|i| !i.released && !i.gone)
+                .and_then(|i| i.container_instance.clone())
+                .ok_or_else(|| ProviderError::NotFound {
+                    what: format!("{instance} (not ready)"),
+                })?;
+            let spec = state.specs.get(&task).or(state.default_spec.as_ref()).cloned().ok_or_else(
+                || ProviderError::Backend {
+                    code: "NoContainerSpec".into(),
+                    message: format!("{task} has no container spec: call register_container"),
+                },
+            )?;
+            (ci, spec)
+        };
+        let definition = self.task_definition(&spec, allocated).await?;
+        let cluster = self.clients.names.cluster();
+        let started_by = self.clients.names.started_by(task.0);
+
+        // A retried start (or one from before a restart) finds its task.
+        let running = call!(
+            self.clients.retry,
+            "ecs:ListTasks",
+            self.clients
+                .ecs
+                .list_tasks()
+                .cluster(&cluster)
+                .started_by(&started_by)
+                .desired_status(ecs::DesiredStatus::Running)
+        )?;
+        let arn = if let Some(arn) = running.task_arns().first() {
+            debug!(%task, arn, "start found a running task");
+            arn.clone()
+        } else {
+            let mut overrides = ecs::ContainerOverride::builder().name("main");
+            if !spec.command.is_empty() {
+                overrides = overrides.set_command(Some(spec.command.clone()));
+            }
+            let out = call!(
+                self.clients.retry,
+                "ecs:StartTask",
+                self.clients
+                    .ecs
+                    .start_task()
+                    .cluster(&cluster)
+                    .task_definition(&definition)
+                    .container_instances(&container_instance)
+                    .started_by(&started_by)
+                    .overrides(
+                        ecs::TaskOverride::builder().container_overrides(overrides.build()).build()
+                    )
+                    .tags(
+                        ecs::Tag::builder()
+                            .key(OWNER_TAG)
+                            .value(self.clients.names.prefix())
+                            .build()
+                    )
+            )?;
+            if let Some(failure) = out.failures().first() {
+                return Err(ProviderError::Backend {
+                    code: "StartTaskFailure".into(),
+                    message: format!(
+                        "{task} on {instance}: {} {}",
+                        failure.reason().unwrap_or_default(),
+                        failure.detail().unwrap_or_default()
+                    ),
+                });
+            }
+            let arn = out
+                .tasks()
+                .first()
+                .and_then(|t| t.task_arn())
+                .ok_or_else(|| ProviderError::Backend {
+                    code: "StartTaskFailure".into(),
+                    message: format!("{task} on {instance}: StartTask returned no task"),
+                })?
+                .to_owned();
+            info!(%task, %instance, %arn, "task started");
+            arn
+        };
+        self.state().tasks.insert(
+            task,
+            Task { arn, instance, started_reported: false, stopping: false, done: false },
+        );
+        Ok(())
+    }
+
+    /// Stops `task`; its end is then not reported as an exit.
+    pub(super) async fn stop(&self, task: TaskId) -> Result<(), ProviderError> {
+        let arn = {
+            let mut state = self.state();
+            let Some(tracked) = state.tasks.get_mut(&task) else { return Ok(()) };
+            if tracked.done || tracked.stopping {
+                return Ok(());
+            }
+            tracked.stopping = true;
+            tracked.arn.clone()
+        };
+        call!(
+            self.clients.retry,
+            "ecs:StopTask",
+            self.clients
+                .ecs
+                .stop_task()
+                .cluster(self.clients.names.cluster())
+                .task(&arn)
+                .reason("stopped by the scheduler")
+        )?;
+        info!(%task, %arn, "task stopped");
+        Ok(())
+    }
+
+    /// The task definition of `spec`'s image in `shape`, registered once.
+    async fn task_definition(
+        &self,
+        spec: &ContainerSpec,
+        shape: Resources,
+    ) -> Result<String, AwsError> {
+        let managed = self.config.capacity == CapacityBackend::ManagedInstances;
+        let family = self.clients.names.task_family(&spec.image, shape, managed);
+        if let Some(arn) = self.state().families.get(&family) {
+            return Ok(arn.clone());
+        }
+        // Found from an earlier run?
+        let found = call!(
+            self.clients.retry,
+            "ecs:DescribeTaskDefinition",
+            self.clients.ecs.describe_task_definition().task_definition(&family)
+        );
+        let existing = match found {
+            Ok(out) => out
+                .task_definition()
+                .filter(|t| t.status() == Some(&ecs::TaskDefinitionStatus::Active))
+                .and_then(|t| t.task_definition_arn().map(str::to_owned)),
+            Err(e) if e.class == ErrorClass::Other || e.class == ErrorClass::NotFound => None,
+            Err(e) => return Err(e),
+        };
+        let arn = match existing {
+            Some(arn) => arn,
+            None => {
+                // ECS counts CPU in 1024ths of a vCPU.
+                let cpu_units = (shape.millicpus * 1024).div_ceil(1000).max(128);
+                let mut container = ecs::ContainerDefinition::builder()
+                    .name("main")
+                    .image(&spec.image)
+                    .essential(true)
+                    // The one container gets all of the task's share.
+                    .cpu(cpu_units as i32)
+                    .memory(shape.memory_mib as i32)
+                    .log_configuration(
+                        ecs::LogConfiguration::builder()
+                            .log_driver(ecs::LogDriver::Awslogs)
+                            .options("awslogs-group", self.clients.names.log_group())
+                            .options("awslogs-region", &self.region)
+                            .options("awslogs-stream-prefix", "task")
+                            .build()
+                            .map_err(|e| {
+                                AwsError::local("ecs:RegisterTaskDefinition", e.to_string())
+                            })?,
+                    );
+                if shape.gpus > 0 {
+                    container = container.resource_requirements(
+                        ecs::ResourceRequirement::builder()
+                            .r#type(ecs::ResourceType::Gpu)
+                            .value(shape.gpus.to_string())
+                            .build()
+                            .map_err(|e| {
+                                AwsError::local("ecs:RegisterTaskDefinition", e.to_string())
+                            })?,
+                    );
+                }
+                // Managed Instances needs its compatibility and a network
+                // mode; host keeps StartTask free of network configuration.
+                let (compatibility, network) = if managed {
+                    (ecs::Compatibility::ManagedInstances, Some(ecs::NetworkMode::Host))
+                } else {
+                    (ecs::Compatibility::Ec2, None)
+                };
+                let out = call!(
+                    self.clients.retry,
+                    "ecs:RegisterTaskDefinition",
+                    self.clients
+                        .ecs
+                        .register_task_definition()
+                        .family(&family)
+                        .requires_compatibilities(compatibility)
+                        .set_network_mode(network.clone())
+                        .cpu(cpu_units.to_string())
+                        .memory(shape.memory_mib.to_string())
+                        .execution_role_arn(&self.execution_role_arn)
+                        .task_role_arn(&self.task_role_arn)
+                        .container_definitions(container.build())
+                        .tags(
+                            ecs::Tag::builder()
+                                .key(OWNER_TAG)
+                                .value(self.clients.names.prefix())
+                                .build()
+                        )
+                )?;
+                info!(%family, "registered task definition");
+                out.task_definition()
+                    .and_then(|t| t.task_definition_arn())
+                    .unwrap_or_default()
+                    .to_owned()
+            }
+        };
+        self.state().families.insert(family, arn.clone());
+        Ok(arn)
+    }
+}
