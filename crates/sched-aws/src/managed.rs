@@ -13,14 +13,17 @@
 //! instance: the engine's tasks are started on it with StartTask, and it
 //! stays up (never idle) while the anchor runs. Releasing the instance
 //! stops the anchor and deregisters the container instance, after which
-//! ECS ends the EC2 instance.
+//! ECS ends the EC2 instance. What the anchor reserves
+//! ([`ANCHOR_OVERHEAD`]) is left out of what the engine places there once
+//! the policy's overhead includes it (see
+//! [`crate::CapacityBackend::instance_overhead`]).
 //!
 //! The alternative, one provider with broad instance requirements and
 //! RunTask for every engine task, would let ECS choose the instance type
 //! and the packing, which is the scheduler's job.
 
 use aws_sdk_ecs::types as ecs;
-use sched_core::catalog::CapacityType;
+use sched_core::catalog::{CapacityType, OverheadModel};
 use tracing::info;
 
 use crate::call;
@@ -36,6 +39,17 @@ pub const ANCHOR_IMAGE: &str = "public.ecr.aws/docker/library/busybox:stable";
 pub const ANCHOR_CPU_UNITS: i32 = 128;
 /// Memory (MiB) the anchor reserves.
 pub const ANCHOR_MEMORY_MIB: i32 = 64;
+/// What the anchor reserves on its instance, as an overhead to add to the
+/// policy's ([`OverheadModel::plus`]) so the engine never places tasks into
+/// it: [`ANCHOR_MEMORY_MIB`], and [`ANCHOR_CPU_UNITS`] in millicpus rounded
+/// up (128 units are 125 millicpus, which a task asks ECS for as 128 units
+/// again). [`crate::CapacityBackend::instance_overhead`] gives it for the
+/// Managed Instances backend.
+pub const ANCHOR_OVERHEAD: OverheadModel = OverheadModel::new(
+    ANCHOR_MEMORY_MIB as u64,
+    0,
+    (ANCHOR_CPU_UNITS as u64 * 1000).div_ceil(1024),
+);
 
 /// The ARNs a Managed Instances capacity provider is created with.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -380,6 +380,13 @@ async fn a_managed_launch_runs_one_anchor_and_the_instance_it_lands_on_is_used()
         assert_eq!(anchor.requires_compatibilities(), [ecs::Compatibility::ManagedInstances]);
         assert_eq!(anchor.network_mode(), Some(&ecs::NetworkMode::Host));
         assert_eq!(anchor.execution_role_arn(), Some("arn:exec"));
+        // The overhead the engine is told to leave free covers what the anchor asks for.
+        let overhead = provider.instance_overhead();
+        let cpu_units: u64 = anchor.cpu().unwrap().parse().unwrap();
+        let memory_mib: u64 = anchor.memory().unwrap().parse().unwrap();
+        assert_eq!((cpu_units, memory_mib), (128, 64));
+        assert_eq!(overhead.reserved_memory_mib, memory_mib);
+        assert!(overhead.reserved_millicpus * 1024 >= cpu_units * 1000, "{overhead:?}");
         let runs = runs.lock().unwrap();
         let run = &runs[0];
         assert_eq!(run.cluster(), Some("cs-cluster"));

@@ -45,11 +45,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use sched_core::catalog::{Catalog, OfferingId};
+use sched_core::catalog::{Catalog, OfferingId, OverheadModel};
 use sched_core::engine::Event;
 use sched_core::problem::{InstanceId, TaskId};
 use sched_core::provider::{Provider, ProviderError};
 use sched_core::resources::Resources;
+use tracing::debug;
 
 use crate::call;
 use crate::clients::Clients;
@@ -142,6 +143,11 @@ impl AwsProvider {
             CapacityBackend::ManagedInstances => Some(ManagedRoles::read(&clients).await?),
             _ => None,
         };
+        debug!(
+            capacity = ?config.capacity,
+            instance_overhead = ?config.capacity.instance_overhead(),
+            "capacity backend"
+        );
         let provider = AwsProvider::assemble(
             clients,
             config,
@@ -174,6 +180,15 @@ impl AwsProvider {
             state: Mutex::new(State::default()),
             group_locks: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// What the capacity backend keeps on every instance (the anchor task
+    /// of Managed Instances; nothing for groups): add it to the policy's
+    /// overhead, `policy.overhead = policy.overhead.plus(provider.instance_overhead())`,
+    /// so the engine never places tasks into it. See
+    /// [`CapacityBackend::instance_overhead`].
+    pub fn instance_overhead(&self) -> OverheadModel {
+        self.config.capacity.instance_overhead()
     }
 
     /// The SDK clients (for tests and operator commands).

@@ -171,8 +171,7 @@ impl AwsProvider {
         let arn = match existing {
             Some(arn) => arn,
             None => {
-                // ECS counts CPU in 1024ths of a vCPU.
-                let cpu_units = (shape.millicpus * 1024).div_ceil(1000).max(128);
+                let cpu_units = cpu_units(shape.millicpus);
                 let mut container = ecs::ContainerDefinition::builder()
                     .name("main")
                     .image(&spec.image)
@@ -239,5 +238,39 @@ impl AwsProvider {
         };
         self.state().families.insert(family, arn.clone());
         Ok(arn)
+    }
+}
+
+/// The ECS CPU units (1024ths of a vCPU) a task of `millicpus` asks for:
+/// rounded up, and at least 128, ECS's smallest task-level CPU.
+pub(super) fn cpu_units(millicpus: u64) -> u64 {
+    (millicpus * 1024).div_ceil(1000).max(128)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::managed::{ANCHOR_CPU_UNITS, ANCHOR_OVERHEAD};
+
+    #[test]
+    fn cpu_units_round_up_with_a_floor() {
+        assert_eq!(cpu_units(1000), 1024);
+        assert_eq!(cpu_units(1001), 1026);
+        assert_eq!(cpu_units(1), 128);
+    }
+
+    /// Regression: the anchor's CPU was not left out of what the engine
+    /// places on a Managed Instance, so tasks filling its vCPUs plus the
+    /// anchor asked ECS for more units than the instance has.
+    #[test]
+    fn tasks_filling_what_the_anchor_overhead_leaves_fit_beside_the_anchor() {
+        let anchor = u64::try_from(ANCHOR_CPU_UNITS).unwrap();
+        assert_eq!(cpu_units(ANCHOR_OVERHEAD.reserved_millicpus), anchor);
+        for vcpus in 1..=448u64 {
+            let left = vcpus * 1000 - ANCHOR_OVERHEAD.reserved_millicpus;
+            assert!(cpu_units(left) + anchor <= vcpus * 1024, "{vcpus} vCPUs");
+            // Without the overhead, all of the vCPUs would be placed: too much.
+            assert!(cpu_units(vcpus * 1000) + anchor > vcpus * 1024);
+        }
     }
 }
