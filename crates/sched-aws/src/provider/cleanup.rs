@@ -12,7 +12,9 @@ impl AwsProvider {
     /// Removes what this prefix owns and no longer needs (see
     /// [`ensure::cleanup`]), keeping the groups and capacity providers of
     /// the instances this provider still holds. With `dry_run`, only lists it.
+    /// Launches through this provider wait while it runs.
     pub async fn cleanup(&self, dry_run: bool) -> Result<Report, AwsError> {
+        let _no_launches = self.cleanup_gate.write().await;
         let in_use: BTreeSet<String> = self
             .state()
             .instances

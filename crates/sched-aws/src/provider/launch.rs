@@ -28,6 +28,7 @@ impl AwsProvider {
         if self.state().instances.contains_key(&instance) {
             return Ok(()); // A retried launch of the same instance.
         }
+        let _no_cleanup = self.cleanup_gate.read().await;
         let ty = self.catalog.offering_type(offering);
         let capacity = self.catalog.offering(offering).capacity_type;
         let allowed = self.config.provisioning.allows(capacity)

@@ -105,6 +105,9 @@ pub struct AwsProvider {
     /// One lock per group or capacity provider, held by a launch while it
     /// reads and raises the desired capacity (or runs the anchor).
     group_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Launches hold it shared and clean-up exclusively, so clean-up never
+    /// removes a group or capacity provider a launch is about to use.
+    cleanup_gate: tokio::sync::RwLock<()>,
 }
 
 impl AwsProvider {
@@ -179,6 +182,7 @@ impl AwsProvider {
             managed_roles,
             state: Mutex::new(State::default()),
             group_locks: Mutex::new(HashMap::new()),
+            cleanup_gate: tokio::sync::RwLock::new(()),
         }
     }
 

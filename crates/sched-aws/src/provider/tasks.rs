@@ -25,6 +25,8 @@ impl AwsProvider {
         instance: InstanceId,
         allocated: Resources,
     ) -> Result<(), ProviderError> {
+        // Clean-up must not deregister the task definition this start uses.
+        let _no_cleanup = self.cleanup_gate.read().await;
         let (container_instance, spec) = {
             let state = self.state();
             if state.tasks.get(&task).is_some_and(|t| t.instance == instance && !t.done) {
@@ -171,14 +173,15 @@ impl AwsProvider {
         let arn = match existing {
             Some(arn) => arn,
             None => {
-                let cpu_units = cpu_units(shape.millicpus);
+                let container_units = container_cpu_units(shape.millicpus);
+                let memory_mib = ecs_size("memory (MiB)", shape.memory_mib)?;
                 let mut container = ecs::ContainerDefinition::builder()
                     .name("main")
                     .image(&spec.image)
                     .essential(true)
                     // The one container gets all of the task's share.
-                    .cpu(cpu_units as i32)
-                    .memory(shape.memory_mib as i32)
+                    .cpu(ecs_size("cpu (units)", container_units)?)
+                    .memory(memory_mib)
                     .log_configuration(
                         ecs::LogConfiguration::builder()
                             .log_driver(ecs::LogDriver::Awslogs)
@@ -203,10 +206,20 @@ impl AwsProvider {
                 }
                 // Managed Instances needs its compatibility and a network
                 // mode; host keeps StartTask free of network configuration.
-                let (compatibility, network) = if managed {
-                    (ecs::Compatibility::ManagedInstances, Some(ecs::NetworkMode::Host))
+                // Managed Instances also needs a task-level cpu of at least
+                // 128 units: a task under 125 millicpus reserves a few units
+                // more than the engine counted there (documented in
+                // docs/aws.md); EC2 tasks reserve their container's units only.
+                let (compatibility, network, task_units) = if managed {
+                    let units = container_units.max(MIN_TASK_CPU_UNITS);
+                    ecs_size("cpu (units)", units)?;
+                    (
+                        ecs::Compatibility::ManagedInstances,
+                        Some(ecs::NetworkMode::Host),
+                        Some(units),
+                    )
                 } else {
-                    (ecs::Compatibility::Ec2, None)
+                    (ecs::Compatibility::Ec2, None, None)
                 };
                 let out = call!(
                     self.clients.retry,
@@ -217,8 +230,8 @@ impl AwsProvider {
                         .family(&family)
                         .requires_compatibilities(compatibility)
                         .set_network_mode(network.clone())
-                        .cpu(cpu_units.to_string())
-                        .memory(shape.memory_mib.to_string())
+                        .set_cpu(task_units.map(|u| u.to_string()))
+                        .memory(memory_mib.to_string())
                         .execution_role_arn(&self.execution_role_arn)
                         .task_role_arn(&self.task_role_arn)
                         .container_definitions(container.build())
@@ -241,10 +254,27 @@ impl AwsProvider {
     }
 }
 
-/// The ECS CPU units (1024ths of a vCPU) a task of `millicpus` asks for:
-/// rounded up, and at least 128, ECS's smallest task-level CPU.
-pub(super) fn cpu_units(millicpus: u64) -> u64 {
-    (millicpus * 1024).div_ceil(1000).max(128)
+/// The ECS CPU units (1024ths of a vCPU) the container of a task of
+/// `millicpus` reserves: rounded down, so that the units of the tasks the
+/// engine packs onto an instance never add up to more than the instance has
+/// (rounding up added a unit per task, and many tasks overcommitted it).
+pub(super) fn container_cpu_units(millicpus: u64) -> u64 {
+    millicpus.saturating_mul(1024) / 1000
+}
+
+/// ECS's smallest task-level CPU, in units. EC2 task definitions may leave
+/// the task level out, so only Managed Instances ones are held to it.
+pub(super) const MIN_TASK_CPU_UNITS: u64 = 128;
+
+/// A task definition's size field as ECS takes it (an `i32`), or an error
+/// naming the field and value instead of a silently truncated number.
+fn ecs_size(field: &str, value: u64) -> Result<i32, AwsError> {
+    i32::try_from(value).map_err(|_| {
+        AwsError::local(
+            "ecs:RegisterTaskDefinition",
+            format!("{field} {value} is larger than ECS takes ({})", i32::MAX),
+        )
+    })
 }
 
 #[cfg(test)]
@@ -253,10 +283,31 @@ mod tests {
     use crate::managed::{ANCHOR_CPU_UNITS, ANCHOR_OVERHEAD};
 
     #[test]
-    fn cpu_units_round_up_with_a_floor() {
-        assert_eq!(cpu_units(1000), 1024);
-        assert_eq!(cpu_units(1001), 1026);
-        assert_eq!(cpu_units(1), 128);
+    fn container_units_round_down_and_never_overflow() {
+        assert_eq!(container_cpu_units(1000), 1024);
+        assert_eq!(container_cpu_units(1001), 1025);
+        assert_eq!(container_cpu_units(1), 1);
+        assert_eq!(container_cpu_units(u64::MAX), u64::MAX / 1000);
+    }
+
+    /// Regression: rounding each task up let three tasks of 1,333
+    /// millicpus (4,000 counted by the engine on a 4-vCPU instance) ask ECS
+    /// for 4,098 units, more than the instance's 4,096.
+    #[test]
+    fn tasks_the_engine_packs_never_reserve_more_units_than_the_instance_has() {
+        for vcpus in 1..=64u64 {
+            for tasks in 1..=8u64 {
+                let each = vcpus * 1000 / tasks;
+                assert!(tasks * container_cpu_units(each) <= vcpus * 1024, "{vcpus} {tasks}");
+            }
+        }
+    }
+
+    #[test]
+    fn sizes_ecs_cannot_take_are_errors_naming_the_value() {
+        assert_eq!(ecs_size("memory (MiB)", 2048).unwrap(), 2048);
+        let e = ecs_size("memory (MiB)", u64::MAX).unwrap_err();
+        assert!(e.to_string().contains(&u64::MAX.to_string()), "{e}");
     }
 
     /// Regression: the anchor's CPU was not left out of what the engine
@@ -265,12 +316,15 @@ mod tests {
     #[test]
     fn tasks_filling_what_the_anchor_overhead_leaves_fit_beside_the_anchor() {
         let anchor = u64::try_from(ANCHOR_CPU_UNITS).unwrap();
-        assert_eq!(cpu_units(ANCHOR_OVERHEAD.reserved_millicpus), anchor);
+        assert_eq!(
+            container_cpu_units(ANCHOR_OVERHEAD.reserved_millicpus).max(MIN_TASK_CPU_UNITS),
+            anchor
+        );
         for vcpus in 1..=448u64 {
             let left = vcpus * 1000 - ANCHOR_OVERHEAD.reserved_millicpus;
-            assert!(cpu_units(left) + anchor <= vcpus * 1024, "{vcpus} vCPUs");
+            assert!(container_cpu_units(left) + anchor <= vcpus * 1024, "{vcpus} vCPUs");
             // Without the overhead, all of the vCPUs would be placed: too much.
-            assert!(cpu_units(vcpus * 1000) + anchor > vcpus * 1024);
+            assert!(container_cpu_units(vcpus * 1000) + anchor > vcpus * 1024);
         }
     }
 }
