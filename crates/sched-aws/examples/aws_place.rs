@@ -70,6 +70,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // On demand only: the example places one task, with no spot fallback to show.
     let mut policy = Policy::default();
     policy.provisioning = ProvisioningModel::OnDemand;
+    // What the capacity backend keeps on each instance (nothing for groups,
+    // the anchor task for Managed Instances) is not for tasks.
+    policy.overhead = policy.overhead.plus(provider.instance_overhead());
     let candidates = policy.candidates(&catalog())?;
     let mut engine = Engine::new(policy, candidates, Box::new(Greedy));
     let requested = Resources { millicpus: 1000, memory_mib: 2048, gpus: 0 };

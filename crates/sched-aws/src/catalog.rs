@@ -1,12 +1,14 @@
 //! A live catalog: instance types from DescribeInstanceTypes, spot prices
-//! from the spot price history, on-demand prices from a reference catalog;
-//! and a snapshot of it in the bundled CSV format.
+//! from the spot price history, on-demand prices from the Price List API
+//! ([`crate::pricing`]); and a snapshot of it in the bundled CSV format.
 //!
-//! On-demand prices come from a reference catalog (the bundled snapshot or
-//! an earlier one) because the Pricing API's product documents are large
-//! and the emulator lacks that service; reading them is the missing piece
-//! that would make the catalog fully live. A type without a reference
-//! on-demand price is left out (the catalog format needs one per type).
+//! A reference catalog (the bundled snapshot or an earlier one) is
+//! optional. By default it fills in on-demand prices the price list lacks
+//! (or all of them, with a warning, when the Price List API cannot be
+//! reached or is not allowed); with [`ReferenceUse::Override`] its prices
+//! win. Interruption buckets, which no AWS API gives, come from it too.
+//! A type with no on-demand price from either is left out (the catalog
+//! format needs one per type).
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -17,11 +19,31 @@ use sched_core::catalog::{
     UsdPerHour,
 };
 use sched_core::policy::AllowList;
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 use crate::call;
 use crate::clients::Clients;
 use crate::error::AwsError;
+use crate::pricing::{self, PricingError};
+
+/// How a reference catalog's on-demand prices combine with the price list's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReferenceUse {
+    /// The price list's price where it has one; the reference's otherwise.
+    #[default]
+    Fallback,
+    /// The reference's price where it has one; the price list's otherwise.
+    Override,
+}
+
+/// A reference catalog and how to use it.
+#[derive(Debug, Clone, Copy)]
+pub struct Reference<'a> {
+    /// The catalog.
+    pub catalog: &'a Catalog,
+    /// Fallback or override.
+    pub used_as: ReferenceUse,
+}
 
 /// The types the account can rent, with their shapes.
 pub async fn instance_types(
@@ -113,27 +135,41 @@ pub async fn spot_prices(clients: &Clients) -> Result<HashMap<String, f64>, AwsE
     Ok(prices)
 }
 
-/// Builds a catalog of `region` from the live types and spot prices, with
-/// on-demand prices (and interruption buckets) from `reference`.
+/// Builds a catalog of `region` from the live types, spot prices and
+/// on-demand prices, with `reference` (if any) combined as it says and
+/// giving interruption buckets.
 pub fn assemble(
     region: &str,
     types: Vec<InstanceType>,
     spot: &HashMap<String, f64>,
-    reference: &Catalog,
+    on_demand: &HashMap<String, f64>,
+    reference: Option<Reference<'_>>,
 ) -> Catalog {
     let mut known: HashMap<&str, (Option<f64>, Option<&Offering>)> = HashMap::new();
-    for offering in reference.offerings() {
-        let name = reference.offering_type(offering.id).name.as_str();
-        let slot = known.entry(name).or_default();
-        match offering.capacity_type {
-            CapacityType::OnDemand => slot.0 = Some(offering.price.0),
-            CapacityType::Spot => slot.1 = Some(offering),
+    if let Some(reference) = reference {
+        let catalog = reference.catalog;
+        for offering in catalog.offerings() {
+            let name = catalog.offering_type(offering.id).name.as_str();
+            let slot = known.entry(name).or_default();
+            match offering.capacity_type {
+                CapacityType::OnDemand => slot.0 = Some(offering.price.0),
+                CapacityType::Spot => slot.1 = Some(offering),
+            }
         }
     }
+    let used_as = reference.map(|r| r.used_as).unwrap_or_default();
     let mut kept = Vec::new();
     let mut offerings = Vec::new();
     for ty in types {
-        let Some((Some(on_demand), reference_spot)) = known.get(ty.name.as_str()).copied() else {
+        let (reference_on_demand, reference_spot) =
+            known.get(ty.name.as_str()).copied().unwrap_or_default();
+        let live = on_demand.get(&ty.name).copied();
+        let chosen = match used_as {
+            ReferenceUse::Fallback => live.or(reference_on_demand),
+            ReferenceUse::Override => reference_on_demand.or(live),
+        };
+        let Some(on_demand) = chosen else {
+            debug!(instance_type = %ty.name, "no on-demand price: left out");
             continue;
         };
         let id = InstanceTypeId(kept.len() as u32);
@@ -163,16 +199,28 @@ pub fn assemble(
     Catalog::new(region, kept, offerings).unwrap_or_default()
 }
 
-/// The live catalog of the clients' region.
+/// The live catalog of the clients' region. The Price List API gives
+/// on-demand prices; if it fails and a reference is given, the reference's
+/// prices are used, with a warning; without one the failure is returned.
 pub async fn live_catalog(
     clients: &Clients,
     region: &str,
     allow: Option<&AllowList>,
-    reference: &Catalog,
-) -> Result<Catalog, AwsError> {
+    reference: Option<Reference<'_>>,
+) -> Result<Catalog, PricingError> {
     let types = instance_types(clients, allow).await?;
     let spot = spot_prices(clients).await?;
-    Ok(assemble(region, types, &spot, reference))
+    let names: Vec<String> = types.iter().map(|t| t.name.clone()).collect();
+    let on_demand =
+        match pricing::on_demand_prices(&clients.pricing, clients.retry, region, &names).await {
+            Ok(prices) => prices,
+            Err(e) if reference.is_some() => {
+                warn!(error = %e, "no price list: on-demand prices from the reference catalog");
+                HashMap::new()
+            }
+            Err(e) => return Err(e),
+        };
+    Ok(assemble(region, types, &spot, &on_demand, reference))
 }
 
 /// The catalog in the bundled CSV format, loadable with
@@ -238,14 +286,18 @@ mod tests {
             gpu_model: None,
             accelerators: 0,
         };
-        let types = vec![
-            ty("c7g.xlarge", Architecture::Arm64, 4, 8192),
-            ty("m6i.large", Architecture::X86_64, 2, 8192),
-            ty("z9.unknown", Architecture::X86_64, 2, 1740),
-        ];
+        let types2 = || {
+            vec![
+                ty("c7g.xlarge", Architecture::Arm64, 4, 8192),
+                ty("m6i.large", Architecture::X86_64, 2, 8192),
+                ty("z9.unknown", Architecture::X86_64, 2, 1740),
+            ]
+        };
+        let types = types2();
         let spot =
             HashMap::from([("m6i.large".to_owned(), 0.031), ("c7g.xlarge".to_owned(), 0.05)]);
-        let live = assemble("us-east-1", types, &spot, &reference);
+        let reference = Reference { catalog: &reference, used_as: ReferenceUse::Fallback };
+        let live = assemble("us-east-1", types, &spot, &HashMap::new(), Some(reference));
         // The type without a reference price is left out.
         assert_eq!(live.types().len(), 2);
         assert_eq!(live.offerings().len(), 4);
@@ -257,6 +309,30 @@ mod tests {
             .unwrap();
         assert_eq!(spot_m6i.price, UsdPerHour(0.031));
         assert_eq!(spot_m6i.interruption.map(|b| b.0), Some(1));
+
+        // Price list prices win over the reference's unless it overrides.
+        let listed = HashMap::from([("m6i.large".to_owned(), 0.1), ("z9.unknown".to_owned(), 0.5)]);
+        let with_list = assemble("us-east-1", types2(), &spot, &listed, Some(reference));
+        let price_of = |catalog: &Catalog, name: &str| {
+            let id = catalog.find_type(name).unwrap();
+            catalog
+                .offerings()
+                .iter()
+                .find(|o| o.instance_type == id && o.capacity_type == CapacityType::OnDemand)
+                .unwrap()
+                .price
+        };
+        assert_eq!(price_of(&with_list, "m6i.large"), UsdPerHour(0.1));
+        assert_eq!(price_of(&with_list, "c7g.xlarge"), UsdPerHour(0.145), "fallback");
+        assert_eq!(price_of(&with_list, "z9.unknown"), UsdPerHour(0.5), "listed only");
+        let overridden = Reference { used_as: ReferenceUse::Override, ..reference };
+        let with_override = assemble("us-east-1", types2(), &spot, &listed, Some(overridden));
+        assert_eq!(price_of(&with_override, "m6i.large"), UsdPerHour(0.096));
+        assert_eq!(price_of(&with_override, "z9.unknown"), UsdPerHour(0.5));
+        // Without a reference: the price list alone.
+        let alone = assemble("us-east-1", types2(), &spot, &listed, None);
+        assert_eq!(alone.types().len(), 2);
+        assert_eq!(price_of(&alone, "m6i.large"), UsdPerHour(0.1));
 
         let csv = to_csv(&live);
         let loaded = Catalog::from_csv_reader(csv.as_bytes(), "snapshot").unwrap();

@@ -23,6 +23,8 @@ pub struct Clients {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     /// Cost Explorer.
     pub cost_explorer: aws_sdk_costexplorer::Client,
+    /// The Price List API, in [`crate::pricing::PRICING_REGION`].
+    pub pricing: aws_sdk_pricing::Client,
     /// Resource names under the configured prefix.
     pub names: Names,
     /// How failed calls are retried.
@@ -47,6 +49,11 @@ impl Clients {
             ssm: aws_sdk_ssm::Client::new(sdk),
             logs: aws_sdk_cloudwatchlogs::Client::new(sdk),
             cost_explorer: aws_sdk_costexplorer::Client::new(sdk),
+            pricing: aws_sdk_pricing::Client::from_conf(
+                aws_sdk_pricing::config::Builder::from(sdk)
+                    .region(aws_config::Region::new(crate::pricing::PRICING_REGION))
+                    .build(),
+            ),
             names: Names::new(config.prefix.clone()),
             retry: config.retry,
         }

@@ -4,9 +4,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region};
+use sched_core::catalog::OverheadModel;
 use sched_core::policy::{AllowList, ProvisioningModel};
 
 use crate::error::RetryPolicy;
+use crate::managed::ANCHOR_OVERHEAD;
 
 /// Where capacity for the cluster comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -19,6 +21,30 @@ pub enum CapacityBackend {
     /// ECS Managed Instances: ECS picks and runs instances meeting
     /// instance requirements.
     ManagedInstances,
+}
+
+impl CapacityBackend {
+    /// What this backend itself keeps on every instance, beyond the OS and
+    /// the ECS agent: nothing for Auto Scaling Groups, the anchor task's
+    /// reservation ([`crate::managed::ANCHOR_OVERHEAD`]) for Managed
+    /// Instances. Add it to the policy's overhead before the engine places
+    /// tasks, or the engine fills the anchor's share too and ECS refuses the
+    /// last task to start:
+    ///
+    /// ```
+    /// use sched_aws::CapacityBackend;
+    /// use sched_core::policy::Policy;
+    ///
+    /// let mut policy = Policy::default();
+    /// policy.overhead = policy.overhead.plus(CapacityBackend::ManagedInstances.instance_overhead());
+    /// assert_eq!(policy.overhead.reserved_millicpus, 125);
+    /// ```
+    pub fn instance_overhead(self) -> OverheadModel {
+        match self {
+            CapacityBackend::Asg => OverheadModel::NONE,
+            CapacityBackend::ManagedInstances => ANCHOR_OVERHEAD,
+        }
+    }
 }
 
 impl std::str::FromStr for CapacityBackend {
@@ -235,6 +261,16 @@ mod tests {
             let err = AwsConfig::new().with_prefix(bad).validate().unwrap_err();
             assert_eq!(err, ConfigError::BadPrefix { prefix: bad.to_owned() });
         }
+    }
+
+    #[test]
+    fn only_managed_instances_keep_something_on_every_instance() {
+        assert_eq!(CapacityBackend::Asg.instance_overhead(), OverheadModel::NONE);
+        // The anchor: 64 MiB and 128 CPU units, 125 millicpus.
+        assert_eq!(
+            CapacityBackend::ManagedInstances.instance_overhead(),
+            OverheadModel::new(64, 0, 125)
+        );
     }
 
     #[test]

@@ -41,6 +41,16 @@ fn statement(sid: &str, actions: &[&str], resources: Vec<String>) -> Value {
     json!({ "Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources })
 }
 
+fn pass_role(sid: &str, roles: Vec<String>, service: &str) -> Value {
+    json!({
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": ["iam:PassRole"],
+        "Resource": roles,
+        "Condition": { "StringEquals": { "iam:PassedToService": service } }
+    })
+}
+
 /// The policy document, as IAM reads it.
 pub fn policy_document(options: &PolicyOptions) -> Value {
     let p = &options.prefix;
@@ -65,7 +75,11 @@ pub fn policy_document(options: &PolicyOptions) -> Value {
                 "ecs:UpdateCapacityProvider",
                 "ecs:TagResource",
             ],
-            vec![format!("arn:aws:ecs:*:*:capacity-provider/{p}-*")],
+            // Managed Instances providers belong to the cluster; their ARN may name it.
+            vec![
+                format!("arn:aws:ecs:*:*:capacity-provider/{p}-*"),
+                format!("arn:aws:ecs:*:*:capacity-provider/{p}-cluster/{p}-*"),
+            ],
         ),
         statement(
             "EcsTaskDefinitions",
@@ -113,6 +127,7 @@ pub fn policy_document(options: &PolicyOptions) -> Value {
                 "iam:DeleteRole",
                 "iam:TagRole",
                 "iam:ListAttachedRolePolicies",
+                "iam:ListRolePolicies",
                 "iam:ListInstanceProfilesForRole",
             ],
             vec![format!("arn:aws:iam::*:role/{p}-*")],
@@ -139,15 +154,15 @@ pub fn policy_document(options: &PolicyOptions) -> Value {
             ],
             vec![format!("arn:aws:iam::*:instance-profile/{p}-*")],
         ),
-        json!({
-            "Sid": "IamPassRoles",
-            "Effect": "Allow",
-            "Action": ["iam:PassRole"],
-            "Resource": [format!("arn:aws:iam::*:role/{p}-*")],
-            "Condition": { "StringEquals": { "iam:PassedToService": [
-                "ecs-tasks.amazonaws.com", "ec2.amazonaws.com", "ecs.amazonaws.com"
-            ] } }
-        }),
+        // Each role may be passed only to the service that assumes it.
+        pass_role(
+            "IamPassTaskRoles",
+            vec![
+                format!("arn:aws:iam::*:role/{p}-task-execution"),
+                format!("arn:aws:iam::*:role/{p}-task"),
+            ],
+            "ecs-tasks.amazonaws.com",
+        ),
         statement(
             "Logs",
             &[
@@ -172,6 +187,47 @@ pub fn policy_document(options: &PolicyOptions) -> Value {
             vec!["*".to_owned()],
         ),
     ];
+    if options.asg || options.managed_instances {
+        statements.push(pass_role(
+            "IamPassInstanceRole",
+            vec![format!("arn:aws:iam::*:role/{p}-instance")],
+            "ec2.amazonaws.com",
+        ));
+        let mut services = Vec::new();
+        if options.asg {
+            services.push("autoscaling.amazonaws.com");
+        }
+        services.push("ecs.amazonaws.com");
+        statements.push(json!({
+            "Sid": "ServiceLinkedRoles",
+            "Effect": "Allow",
+            "Action": ["iam:CreateServiceLinkedRole"],
+            "Resource": "*",
+            "Condition": { "StringEquals": { "iam:AWSServiceName": services } }
+        }));
+    }
+    if options.managed_instances {
+        statements.push(pass_role(
+            "IamPassInfrastructureRole",
+            vec![format!("arn:aws:iam::*:role/{p}-infrastructure")],
+            "ecs.amazonaws.com",
+        ));
+        statements.push(statement(
+            "IamInfrastructureInlinePolicy",
+            &["iam:PutRolePolicy", "iam:DeleteRolePolicy"],
+            vec![format!("arn:aws:iam::*:role/{p}-infrastructure")],
+        ));
+        statements.push(json!({
+            "Sid": "EcsRunAnchors",
+            "Effect": "Allow",
+            "Action": ["ecs:RunTask", "ecs:TagResource"],
+            "Resource": [
+                format!("arn:aws:ecs:*:*:task-definition/{p}-anchor:*"),
+                format!("arn:aws:ecs:*:*:task/{p}-cluster/*"),
+            ],
+            "Condition": { "ArnEquals": { "ecs:cluster": cluster.clone() } }
+        }));
+    }
     if options.asg {
         statements.push(statement(
             "Ec2LaunchTemplates",
@@ -215,15 +271,6 @@ pub fn policy_document(options: &PolicyOptions) -> Value {
             &["autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeScalingActivities"],
             vec!["*".to_owned()],
         ));
-        statements.push(json!({
-            "Sid": "ServiceLinkedRoles",
-            "Effect": "Allow",
-            "Action": ["iam:CreateServiceLinkedRole"],
-            "Resource": "*",
-            "Condition": { "StringEquals": { "iam:AWSServiceName": [
-                "autoscaling.amazonaws.com", "ecs.amazonaws.com"
-            ] } }
-        }));
     }
     if options.catalog {
         statements.push(statement(
@@ -283,8 +330,54 @@ mod tests {
     }
 
     #[test]
+    fn managed_instances_statements_appear_only_for_that_backend() {
+        let asg = sids(&policy_document(&PolicyOptions { asg: true, ..PolicyOptions::new("cs") }));
+        let mi = sids(&policy_document(&PolicyOptions {
+            managed_instances: true,
+            ..PolicyOptions::new("cs")
+        }));
+        for sid in ["IamPassInfrastructureRole", "IamInfrastructureInlinePolicy", "EcsRunAnchors"] {
+            assert!(mi.contains(&sid.to_owned()), "{sid} with Managed Instances");
+            assert!(!asg.contains(&sid.to_owned()), "{sid} without");
+        }
+        assert!(!mi.iter().any(|s| s.starts_with("AutoScaling") || s.starts_with("Ec2Launch")));
+        assert!(mi.contains(&"IamPassInstanceRole".to_owned()));
+    }
+
+    #[test]
+    fn each_role_is_passed_only_to_its_service() {
+        let doc = policy_document(&PolicyOptions {
+            asg: true,
+            managed_instances: true,
+            ..PolicyOptions::new("cs")
+        });
+        let expected = [
+            ("IamPassTaskRoles", "ecs-tasks.amazonaws.com", vec!["task-execution", "task"]),
+            ("IamPassInstanceRole", "ec2.amazonaws.com", vec!["instance"]),
+            ("IamPassInfrastructureRole", "ecs.amazonaws.com", vec!["infrastructure"]),
+        ];
+        for (sid, service, roles) in expected {
+            let found = doc["Statement"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["Sid"] == sid)
+                .unwrap_or_else(|| panic!("{sid} missing"));
+            assert_eq!(found["Action"], json!(["iam:PassRole"]), "{sid}");
+            assert_eq!(found["Condition"]["StringEquals"]["iam:PassedToService"], service, "{sid}");
+            let want: Vec<String> =
+                roles.iter().map(|r| format!("arn:aws:iam::*:role/cs-{r}")).collect();
+            assert_eq!(found["Resource"], json!(want), "{sid}");
+        }
+    }
+
+    #[test]
     fn scoped_resources_name_the_prefix() {
-        let doc = policy_document(&PolicyOptions { asg: true, ..PolicyOptions::new("myprefix") });
+        let doc = policy_document(&PolicyOptions {
+            asg: true,
+            managed_instances: true,
+            ..PolicyOptions::new("myprefix")
+        });
         for statement in doc["Statement"].as_array().unwrap() {
             let resources = match &statement["Resource"] {
                 Value::String(one) => vec![one.clone()],

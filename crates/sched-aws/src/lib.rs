@@ -15,8 +15,11 @@
 //! - [`names`]: how every resource is named and tagged.
 //! - [`clients`]: one SDK client per service, built once.
 //! - [`ensure`]: idempotent creation of the cluster, roles, log group,
-//!   launch template and Auto Scaling Groups; tear-down of what the prefix
-//!   and the ownership tag mark.
+//!   launch template and Auto Scaling Groups; clean-up of what is no longer
+//!   needed and tear-down of everything the prefix and the ownership tag mark.
+//! - [`managed`]: ECS Managed Instances capacity providers and the anchor
+//!   tasks that hold their instances.
+//! - [`pricing`]: on-demand prices from the AWS Price List API.
 //! - [`catalog`]: the live catalog and its CSV snapshot.
 //! - [`cost`]: cost predictions from Cost Explorer, absent without permission.
 //! - [`provider`]: [`provider::AwsProvider`], the `Provider`
@@ -33,8 +36,13 @@ pub mod cost;
 pub mod ensure;
 pub mod error;
 pub mod iam_policy;
+pub mod managed;
 pub mod names;
+pub mod pricing;
 pub mod provider;
+
+#[cfg(test)]
+mod test_mocks;
 
 pub use config::{AwsConfig, CapacityBackend};
 pub use error::AwsError;

@@ -3,9 +3,13 @@
 //! - `sched-aws policy [--asg] [--cost-explorer] [--catalog]` prints the
 //!   least-privilege IAM policy for those features.
 //! - `sched-aws ensure` creates what is missing of the shared resources.
+//! - `sched-aws cleanup [--dry-run]` removes what the prefix owns and no
+//!   longer needs (idle groups, unused capacity providers and task
+//!   definitions).
 //! - `sched-aws teardown [--dry-run]` removes what the prefix owns.
-//! - `sched-aws catalog --reference CSV --out FILE` writes a catalog
-//!   snapshot from the live APIs (on-demand prices from the reference).
+//! - `sched-aws catalog --out FILE [--reference CSV [--reference-overrides]]`
+//!   writes a catalog snapshot from the live APIs (on-demand prices from
+//!   the Price List API, the reference filling gaps or overriding).
 
 use std::process::ExitCode;
 
@@ -48,11 +52,15 @@ enum Command {
         #[arg(long)]
         catalog: bool,
     },
-    /// Write a catalog snapshot from DescribeInstanceTypes and spot prices.
+    /// Write a catalog snapshot from DescribeInstanceTypes, spot prices and the Price List API.
     Catalog {
-        /// Catalog (bundled CSV format) giving on-demand prices and interruption buckets.
+        /// Catalog (bundled CSV format) filling in on-demand prices the price
+        /// list lacks, and giving interruption buckets.
         #[arg(long)]
-        reference: std::path::PathBuf,
+        reference: Option<std::path::PathBuf>,
+        /// The reference's on-demand prices win over the price list's.
+        #[arg(long, requires = "reference")]
+        reference_overrides: bool,
         /// Where to write the snapshot.
         #[arg(long)]
         out: std::path::PathBuf,
@@ -62,6 +70,13 @@ enum Command {
     },
     /// Create what is missing of the cluster, roles, log group and launch template.
     Ensure,
+    /// Remove what the prefix owns and no longer needs: groups without
+    /// instances, unused capacity providers and task definitions.
+    Cleanup {
+        /// Only list what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Remove every resource with the prefix and the ownership tag.
     Teardown {
         /// Only list what would be removed.
@@ -99,9 +114,16 @@ async fn run(cli: Cli) -> Result<(), String> {
             let doc = policy_document(&options);
             emit(&serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?)?;
         }
-        Command::Catalog { reference, out, allow } => {
-            let reference = sched_core::catalog::Catalog::from_csv_path(&reference)
+        Command::Catalog { reference, reference_overrides, out, allow } => {
+            let reference = reference
+                .map(|path| sched_core::catalog::Catalog::from_csv_path(&path))
+                .transpose()
                 .map_err(|e| e.to_string())?;
+            let used_as = if reference_overrides {
+                sched_aws::catalog::ReferenceUse::Override
+            } else {
+                sched_aws::catalog::ReferenceUse::Fallback
+            };
             let allow = allow
                 .map(|list| sched_core::policy::AllowList::parse_csv(&list))
                 .transpose()
@@ -109,8 +131,11 @@ async fn run(cli: Cli) -> Result<(), String> {
             let sdk = config.sdk_config().await.map_err(|e| e.to_string())?;
             let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
             let clients = Clients::from_sdk_config(&sdk, &config);
+            let reference = reference
+                .as_ref()
+                .map(|catalog| sched_aws::catalog::Reference { catalog, used_as });
             let live =
-                sched_aws::catalog::live_catalog(&clients, &region, allow.as_ref(), &reference)
+                sched_aws::catalog::live_catalog(&clients, &region, allow.as_ref(), reference)
                     .await
                     .map_err(|e| e.to_string())?;
             std::fs::write(&out, sched_aws::catalog::to_csv(&live))
@@ -130,6 +155,19 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             for line in &report.unchanged {
                 emit(&format!("found {line}"))?;
+            }
+        }
+        Command::Cleanup { dry_run } => {
+            let clients = Clients::new(&config).await.map_err(|e| e.to_string())?;
+            let report = ensure::cleanup(&clients, &Default::default(), dry_run)
+                .await
+                .map_err(|e| e.to_string())?;
+            let verb = if dry_run { "would remove" } else { "removed" };
+            for line in &report.changed {
+                emit(&format!("{verb} {line}"))?;
+            }
+            if report.changed.is_empty() {
+                emit("nothing to clean up")?;
             }
         }
         Command::Teardown { dry_run } => {

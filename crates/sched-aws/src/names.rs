@@ -86,20 +86,54 @@ impl Names {
         format!("{}-{}-{kind}", self.prefix, type_name.replace('.', "-"))
     }
 
-    /// The Managed Instances capacity provider.
-    pub fn managed_provider(&self) -> String {
-        format!("{}-managed", self.prefix)
+    /// The ECS Managed Instances capacity provider of one instance type and
+    /// capacity type, e.g. `cloudsched-mi-m5-large-spot`.
+    pub fn managed_provider(&self, type_name: &str, capacity: CapacityType) -> String {
+        let kind = match capacity {
+            CapacityType::OnDemand => "od",
+            CapacityType::Spot => "spot",
+        };
+        format!("{}-mi-{}-{kind}", self.prefix, type_name.replace('.', "-"))
     }
 
-    /// The task definition family of one image and resource shape.
-    pub fn task_family(&self, image: &str, shape: Resources) -> String {
+    /// True when `name` is one of our Managed Instances capacity providers.
+    pub fn is_managed_provider(&self, name: &str) -> bool {
+        name.strip_prefix(&self.prefix).is_some_and(|rest| rest.starts_with("-mi-"))
+    }
+
+    /// The task definition family of the anchor task that holds a Managed
+    /// Instances instance for the engine (see [`crate::managed`]).
+    pub fn anchor_family(&self) -> String {
+        format!("{}-anchor", self.prefix)
+    }
+
+    /// The `startedBy` of the anchor task of engine instance `instance`.
+    pub fn anchor_started_by(&self, instance: u64) -> String {
+        format!("{}-i{instance}", self.prefix)
+    }
+
+    /// The engine instance an anchor task's `startedBy` names, if it is one of ours.
+    pub fn anchor_instance(&self, started_by: &str) -> Option<u64> {
+        started_by.strip_prefix(&self.prefix)?.strip_prefix("-i")?.parse().ok()
+    }
+
+    /// The engine task a task's `startedBy` names, if it is one of ours.
+    pub fn started_task(&self, started_by: &str) -> Option<u64> {
+        started_by.strip_prefix(&self.prefix)?.strip_prefix("-t")?.parse().ok()
+    }
+
+    /// The task definition family of one image and resource shape; those
+    /// for Managed Instances (which need their own compatibility and network
+    /// mode) end in `-mi`.
+    pub fn task_family(&self, image: &str, shape: Resources, managed: bool) -> String {
         format!(
-            "{}-{:016x}-c{}-m{}-g{}",
+            "{}-{:016x}-c{}-m{}-g{}{}",
             self.prefix,
             fnv1a(image.as_bytes()),
             shape.millicpus,
             shape.memory_mib,
-            shape.gpus
+            shape.gpus,
+            if managed { "-mi" } else { "" }
         )
     }
 
@@ -131,15 +165,30 @@ mod tests {
         assert!(names.owns_name(&names.log_group()));
         assert!(!names.owns_name("csother-cluster"));
         assert!(!names.owns_name("other-cluster"));
+        let mi = names.managed_provider("m5.large", CapacityType::OnDemand);
+        assert_eq!(mi, "cs-mi-m5-large-od");
+        assert!(names.owns_name(&mi) && names.is_managed_provider(&mi));
+        assert!(!names.is_managed_provider(&names.group("m5.large", CapacityType::OnDemand)));
+    }
+
+    #[test]
+    fn started_by_values_read_back() {
+        let names = Names::new("cs");
+        assert_eq!(names.anchor_instance(&names.anchor_started_by(42)), Some(42));
+        assert_eq!(names.started_task(&names.started_by(7)), Some(7));
+        assert_eq!(names.anchor_instance(&names.started_by(7)), None);
+        assert_eq!(Names::new("cs2").anchor_instance(&names.anchor_started_by(1)), None);
+        assert_eq!(names.anchor_instance("cs-ix"), None);
     }
 
     #[test]
     fn task_families_are_stable_and_distinct() {
         let names = Names::new("cs");
         let shape = Resources { millicpus: 2000, memory_mib: 4096, gpus: 0 };
-        let a = names.task_family("ubuntu:24.04", shape);
-        assert_eq!(a, names.task_family("ubuntu:24.04", shape));
-        assert_ne!(a, names.task_family("ubuntu:22.04", shape));
+        let a = names.task_family("ubuntu:24.04", shape, false);
+        assert_eq!(a, names.task_family("ubuntu:24.04", shape, false));
+        assert_ne!(a, names.task_family("ubuntu:22.04", shape, false));
+        assert_ne!(a, names.task_family("ubuntu:24.04", shape, true));
         assert!(a.len() <= 255);
         assert!(
             names.started_by(u64::MAX).len() <= 36 || Names::new("x").started_by(1).len() <= 36

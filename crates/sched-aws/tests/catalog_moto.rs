@@ -3,7 +3,7 @@
 mod common;
 
 use common::Moto;
-use sched_aws::catalog::{live_catalog, to_csv};
+use sched_aws::catalog::{live_catalog, to_csv, Reference, ReferenceUse};
 use sched_aws::clients::Clients;
 use sched_core::catalog::{CapacityType, Catalog};
 use sched_core::policy::AllowList;
@@ -19,7 +19,9 @@ async fn live_types_and_spot_prices_make_a_loadable_catalog() {
     ))
     .unwrap();
     let allow = AllowList::parse_csv("m5.*,c6g.large").unwrap();
-    let live = live_catalog(&clients, "us-east-1", Some(&allow), &reference).await.unwrap();
+    // moto has no Price List API: the call fails and the reference fills in.
+    let reference = Reference { catalog: &reference, used_as: ReferenceUse::Fallback };
+    let live = live_catalog(&clients, "us-east-1", Some(&allow), Some(reference)).await.unwrap();
 
     let m5 = live.find_type("m5.large").expect("m5.large described");
     let ty = live.instance_type(m5);
@@ -36,4 +38,14 @@ async fn live_types_and_spot_prices_make_a_loadable_catalog() {
     let csv = to_csv(&live);
     let loaded = Catalog::from_csv_reader(csv.as_bytes(), "snapshot").unwrap();
     assert_eq!(loaded.types().len(), live.types().len());
+}
+
+#[tokio::test]
+async fn without_a_reference_a_failing_price_list_is_an_error() {
+    let moto = Moto::start();
+    let config = moto.config("cat2");
+    let clients = Clients::new(&config).await.unwrap();
+    let allow = AllowList::parse_csv("m5.large").unwrap();
+    let err = live_catalog(&clients, "us-east-1", Some(&allow), None).await.unwrap_err();
+    assert!(err.to_string().contains("pricing:GetProducts"), "{err}");
 }

@@ -167,3 +167,24 @@ async fn a_restarted_provider_creates_nothing_and_never_starts_a_task_twice() {
     assert_eq!(second.task_arn(TaskId(3)).unwrap(), arn);
     assert_eq!(running_copies(&second, TaskId(3)).await, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_launches_into_one_group_each_raise_its_capacity() {
+    let moto = Moto::start();
+    let (provider, _) = AwsProvider::connect(moto.config("cp4"), catalog()).await.unwrap();
+    let provider = std::sync::Arc::new(provider);
+    // The group exists first, so the launches race on its desired capacity only.
+    provider.launch(InstanceId(100), OfferingId(0)).await.unwrap();
+    let launches: Vec<_> = (1..=6)
+        .map(|i| {
+            let provider = provider.clone();
+            // Instance 3 twice: a retry racing its own first call.
+            let id = if i == 6 { 3 } else { i };
+            tokio::spawn(async move { provider.launch(InstanceId(id), OfferingId(0)).await })
+        })
+        .collect();
+    for launch in launches {
+        launch.await.unwrap().unwrap();
+    }
+    assert_eq!(desired(&provider, "cp4-m5-large-od").await, 6, "one per distinct instance");
+}

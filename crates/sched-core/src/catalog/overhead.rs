@@ -48,6 +48,26 @@ impl OverheadModel {
         OverheadModel { reserved_memory_mib, reserved_memory_ppm, reserved_millicpus }
     }
 
+    /// This model and `other` together: each figure is the sum of the two
+    /// (saturating). For what a backend itself runs on every instance, such
+    /// as a small task that holds the instance, on top of the OS and agent:
+    ///
+    /// ```
+    /// use sched_core::{OverheadModel, Resources};
+    ///
+    /// // A holder task of 125 millicpus and 64 MiB on each instance.
+    /// let model = OverheadModel::default().plus(OverheadModel::new(64, 0, 125));
+    /// let usable = model.usable(&Resources::new(2000, 8192, 0));
+    /// assert_eq!(usable, Resources::new(1875, 7649 - 64, 0));
+    /// ```
+    pub const fn plus(self, other: OverheadModel) -> OverheadModel {
+        OverheadModel {
+            reserved_memory_mib: self.reserved_memory_mib.saturating_add(other.reserved_memory_mib),
+            reserved_memory_ppm: self.reserved_memory_ppm.saturating_add(other.reserved_memory_ppm),
+            reserved_millicpus: self.reserved_millicpus.saturating_add(other.reserved_millicpus),
+        }
+    }
+
     /// Applies the model to a nominal capacity.
     ///
     /// The proportional reserve is rounded *up* to a whole MiB, so the usable
@@ -168,6 +188,46 @@ mod tests {
         let model = OverheadModel::new(0, 1, 0);
         assert_eq!(model.reserved_memory_total_mib(&Resources::new(0, 1, 0)), 1);
         assert_eq!(model.reserved_memory_total_mib(&Resources::new(0, 0, 0)), 0);
+    }
+
+    #[test]
+    fn plus_adds_each_figure_and_none_changes_nothing() {
+        let base = OverheadModel::new(256, 35_000, 10);
+        assert_eq!(
+            base.plus(OverheadModel::new(64, 1_000, 125)),
+            OverheadModel::new(320, 36_000, 135)
+        );
+        assert_eq!(base.plus(OverheadModel::NONE), base);
+        assert_eq!(OverheadModel::NONE.plus(base), base);
+    }
+
+    #[test]
+    fn plus_saturates_instead_of_overflowing() {
+        let big = OverheadModel::new(u64::MAX, u64::MAX, u64::MAX);
+        assert_eq!(big.plus(OverheadModel::new(1, 1, 1)), big);
+        assert_eq!(big.plus(big).usable(&Resources::new(4000, 8192, 1)), Resources::new(0, 0, 1));
+    }
+
+    proptest::proptest! {
+        /// A fixed reservation added with `plus` is taken from what the base
+        /// model leaves, no more and no less, and GPUs pass through.
+        #[test]
+        fn a_fixed_addition_is_taken_from_what_the_base_leaves(
+            base_mib in 0u64..100_000, base_ppm in 0u64..2_000_000, base_cpu in 0u64..100_000,
+            extra_mib in 0u64..100_000, extra_cpu in 0u64..100_000,
+            cpu in 0u64..1_000_000, mib in 0u64..10_000_000, gpus in 0u32..16,
+        ) {
+            let base = OverheadModel::new(base_mib, base_ppm, base_cpu);
+            let extra = OverheadModel::new(extra_mib, 0, extra_cpu);
+            let nominal = Resources::new(cpu, mib, gpus);
+            let after_base = base.usable(&nominal);
+            let expected = Resources::new(
+                after_base.millicpus.saturating_sub(extra_cpu),
+                after_base.memory_mib.saturating_sub(extra_mib),
+                gpus,
+            );
+            proptest::prop_assert_eq!(base.plus(extra).usable(&nominal), expected);
+        }
     }
 
     #[test]
