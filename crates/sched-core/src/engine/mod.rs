@@ -35,10 +35,10 @@ pub use io::{Action, Event, LaunchFailure, TaskSpec};
 pub use run::{EngineSnapshot, Shortage};
 pub use state::{InstanceEnd, InstanceRecord, InstanceStatus, RunAttempt, TaskRecord, WaitReason};
 
-use crate::catalog::{CapacityType, OfferingId};
+use crate::catalog::OfferingId;
 use crate::lifecycle::{RunStatus, TaskStatus, TransitionError};
 use crate::policy::{Candidate, Policy, SpotRisk};
-use crate::problem::{InstanceId, TaskId};
+use crate::problem::{CandidateSet, InstanceId, TaskId};
 use crate::solver::Solver;
 use crate::time::Millis;
 
@@ -92,12 +92,9 @@ pub enum EngineError {
 /// The scheduler's state machine for one run.
 pub struct Engine {
     policy: Policy,
-    candidates: Vec<Candidate>,
-    /// The spot candidates, and the on-demand ones, each sorted as given.
-    spot_candidates: Vec<Candidate>,
-    on_demand_candidates: Vec<Candidate>,
+    /// The offerings of each pool (all, spot, on demand), prepared once.
+    pools: place::Pools,
     solver: Box<dyn Solver>,
-    risk: Option<SpotRisk>,
     run_status: RunStatus,
     /// What a heartbeat after DANGLING returns the run to.
     status_before_dangling: RunStatus,
@@ -148,16 +145,10 @@ impl Engine {
             max_spot_attempts = policy.max_spot_attempts,
             "engine configured"
         );
-        let of = |kind: CapacityType| -> Vec<Candidate> {
-            candidates.iter().filter(|c| c.capacity_type == kind).cloned().collect()
-        };
         Engine {
-            spot_candidates: of(CapacityType::Spot),
-            on_demand_candidates: of(CapacityType::OnDemand),
+            pools: place::Pools::new(CandidateSet::new(candidates)),
             policy,
-            candidates,
             solver,
-            risk: None,
             run_status: RunStatus::Active,
             status_before_dangling: RunStatus::Active,
             submissions_closed: false,
@@ -180,7 +171,7 @@ impl Engine {
     /// chosen (see [`SpotRisk`]); without it they compare at their billed price.
     pub fn with_spot_risk(mut self, risk: SpotRisk) -> Self {
         debug!(weight = risk.weight(), "spot risk weighting on");
-        self.risk = Some(risk);
+        self.pools = place::Pools::new(self.pools.all().clone().with_spot_risk(risk));
         self
     }
 
@@ -206,7 +197,7 @@ impl Engine {
 
     /// The offerings the engine may open.
     pub fn candidates(&self) -> &[Candidate] {
-        &self.candidates
+        self.pools.all()
     }
 
     /// Applies one event. Refused events change nothing.

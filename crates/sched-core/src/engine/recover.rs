@@ -167,7 +167,7 @@ impl Engine {
         }
         for (&id, held) in &inventory.instances {
             engine.next_instance = engine.next_instance.max(id.0 + 1);
-            let Some(known) = engine.candidates.iter().find(|c| c.offering == held.offering) else {
+            let Some(known) = engine.pools.all().get(held.offering) else {
                 warn!(instance = %id, offering = %held.offering, "resume: offering not allowed; terminating");
                 actions.push(Action::Terminate { instance: id });
                 continue;

@@ -27,10 +27,13 @@
 //!
 //! The cost is `O(T log T)` for sorting, `O(S x I + T x (1 + H) log I)` for
 //! phase 1 (`I` existing instances, `S` distinct shapes, `H` shapes seen more
-//! than once; see [`rooms`]), `O(C x K)` for pruning (`K` candidates kept), plus `O(P * C * S)` for phase 2, where `P` is the number of
-//! distinct bin patterns, `C` the candidates left after dominated ones are
-//! pruned and `S` the number of distinct shapes. Real traces have tens of
-//! shapes, so 10,000 tasks against the full catalog stays cheap.
+//! than once; see [`rooms`]), plus `O(P * C * S)` for phase 2, where `P` is
+//! the number of distinct bin patterns, `C` the candidates left after
+//! dominated ones are pruned and `S` the number of distinct shapes. Pruning
+//! (`O(C x K)` for `K` candidates kept) is not part of a solve: the
+//! [`CandidateSet`](crate::problem::CandidateSet) does it once, when it is
+//! built. Real traces have tens of shapes, so 10,000 tasks against the full
+//! catalog stays cheap.
 
 mod rooms;
 
@@ -44,7 +47,7 @@ use crate::catalog::Architecture;
 use crate::plan::{unschedulable_reason, Placement, Plan, Unschedulable};
 use crate::policy::{Candidate, SpotRisk};
 use crate::pricing::UnitPrices;
-use crate::problem::{arch_ok, PendingTask, PlacementProblem, TaskId};
+use crate::problem::{arch_ok, prune_dominated_by, PendingTask, PlacementProblem, TaskId};
 use crate::resources::Resources;
 use crate::time::Millis;
 use rooms::{RoomIndex, ShapeKey};
@@ -63,7 +66,7 @@ impl Solver for Greedy {
         if problem.tasks.is_empty() {
             return plan;
         }
-        let prices = UnitPrices::of(problem.candidates);
+        let prices = problem.candidates.unit_prices();
 
         // Largest first, by priced value; ties broken by id for determinism.
         let mut order: Vec<&PendingTask> = problem.tasks.iter().collect();
@@ -76,21 +79,19 @@ impl Solver for Greedy {
         });
 
         // Phase 1: existing room, fullest instances first.
-        // Dominated candidates go first: every dropped one has a kept one of
-        // the same architecture, at least its capacity and at most its price,
-        // so the cheapest candidate that holds a task alone is among the kept.
-        let pruned = match problem.risk {
-            Some(risk) => prune_dominated_by(problem.candidates, |c| risk.hazard(c.offering)),
-            None => prune_dominated(problem.candidates),
-        };
-        let leftover = fill_existing(problem, &pruned, order, &prices, &mut plan);
+        // Dominated candidates were pruned when the set was prepared: every
+        // dropped one has a kept one of the same architecture, at least its
+        // capacity and at most its price, so the cheapest candidate that
+        // holds a task alone is among the kept.
+        let pruned = problem.candidates.non_dominated();
+        let leftover = fill_existing(problem, pruned, order, &prices, &mut plan);
         let on_existing = plan.assignments.len();
 
         // Phase 2: group the rest by shape and open bins.
         let mut shapes = Shapes::group(&leftover, &prices);
         for shape in shapes.iter_mut() {
             let holds =
-                |c: &&Candidate| shape.demand.fits_in(&c.capacity) && arch_ok(shape.arch, c.arch);
+                |c: &Candidate| shape.demand.fits_in(&c.capacity) && arch_ok(shape.arch, c.arch);
             if !pruned.iter().any(holds) {
                 let probe =
                     PendingTask { arch: shape.arch, ..PendingTask::new(TaskId(0), shape.demand) };
@@ -101,7 +102,7 @@ impl Solver for Greedy {
             }
         }
         shapes.retain_nonempty();
-        open_bins(&mut shapes, &pruned, &prices, problem.risk, &mut plan);
+        open_bins(&mut shapes, pruned, &prices, problem.candidates.risk(), &mut plan);
 
         debug!(
             tasks = problem.tasks.len(),
@@ -137,23 +138,13 @@ const RIDER_PRICE_SLACK: f64 = 0.25;
 /// [`RIDER_PRICE_SLACK`] dearer than the cheapest it could have alone.
 fn fill_existing<'p>(
     problem: &PlacementProblem<'_>,
-    pruned: &[&Candidate],
+    pruned: &[Candidate],
     order: Vec<&'p PendingTask>,
     prices: &UnitPrices,
     plan: &mut Plan,
 ) -> Vec<&'p PendingTask> {
     if problem.instances.is_empty() {
         return order;
-    }
-    // Prices by offering id in a flat table (ids are dense catalog indices):
-    // no hashing of every candidate on every call.
-    let mut price_of: Vec<f64> = Vec::new();
-    for c in problem.candidates {
-        let at = c.offering.0 as usize;
-        if at >= price_of.len() {
-            price_of.resize(at + 1, f64::NAN);
-        }
-        price_of[at] = c.price.0;
     }
     let mut rooms: Vec<Room> = problem
         .instances
@@ -162,11 +153,7 @@ fn fill_existing<'p>(
             free: inst.free,
             busy_for: inst.busy_for,
             // An offering the policy no longer allows is priced as unknown: free.
-            price: price_of
-                .get(inst.offering.0 as usize)
-                .copied()
-                .filter(|p| !p.is_nan())
-                .unwrap_or(0.0),
+            price: problem.candidates.get(inst.offering).map_or(0.0, |c| c.price.0),
         })
         .collect();
     // Fullest first, so free space is consolidated rather than spread.
@@ -223,7 +210,7 @@ fn fill_existing<'p>(
 }
 
 /// The cheapest price per hour of a candidate that holds `task` alone.
-fn cheapest_alone(task: &PendingTask, candidates: &[&Candidate]) -> Option<f64> {
+fn cheapest_alone(task: &PendingTask, candidates: &[Candidate]) -> Option<f64> {
     candidates
         .iter()
         .filter(|c| task.demand.fits_in(&c.capacity) && arch_ok(task.arch, c.arch))
@@ -339,50 +326,13 @@ impl Shapes {
 }
 
 /// Drops candidates that another candidate of the same architecture beats:
-/// at least as much of every dimension for no more money. After sorting by
-/// price only earlier (cheaper or equal) candidates can dominate.
+/// at least as much of every dimension for no more money (see
+/// [`CandidateSet`](crate::problem::CandidateSet), which does this once per
+/// set). After sorting by price only earlier (cheaper or equal) candidates
+/// can dominate.
 pub(crate) fn prune_dominated(candidates: &[Candidate]) -> Vec<&Candidate> {
     prune_dominated_by(candidates, |_| 0.0)
 }
-
-/// [`prune_dominated`] where a candidate also needs a reclaim hazard (per
-/// hour, from `hazard`) no higher than the one it beats: a cheaper offering
-/// that is reclaimed more often may still cost more for a long task.
-fn prune_dominated_by(
-    candidates: &[Candidate],
-    hazard: impl Fn(&Candidate) -> f64,
-) -> Vec<&Candidate> {
-    let mut sorted: Vec<&Candidate> = candidates.iter().collect();
-    sorted.sort_by(|a, b| a.price.0.total_cmp(&b.price.0).then(a.offering.cmp(&b.offering)));
-    // The kept candidates of each architecture as compact copies (capacity,
-    // price, hazard): the test runs once per pair, so it reads 40 bytes
-    // rather than chasing a pointer to a whole candidate and recomputing its
-    // hazard.
-    let mut fronts: Vec<(Architecture, Vec<Kept>)> = Vec::new();
-    let mut kept: Vec<&Candidate> = Vec::new();
-    for c in sorted {
-        let h = hazard(c);
-        let at = match fronts.iter().position(|(arch, _)| *arch == c.arch) {
-            Some(at) => at,
-            None => {
-                fronts.push((c.arch, Vec::new()));
-                fronts.len() - 1
-            }
-        };
-        let front = &mut fronts[at].1;
-        let dominated = front.iter().any(|(capacity, price, hazard)| {
-            c.capacity.fits_in(capacity) && *price <= c.price.0 && *hazard <= h
-        });
-        if !dominated {
-            front.push((c.capacity, c.price.0, h));
-            kept.push(c);
-        }
-    }
-    kept
-}
-
-/// A kept candidate's capacity, price and hazard, for the dominance test.
-type Kept = (Resources, f64, f64);
 
 /// How many tasks of `demand` fit in `free`, capped at `limit`.
 #[inline]
@@ -437,7 +387,7 @@ fn fill(
 /// bin living as long as the lead shape's expected runtime (see [`SpotRisk`]).
 fn open_bins(
     shapes: &mut Shapes,
-    candidates: &[&Candidate],
+    candidates: &[Candidate],
     prices: &UnitPrices,
     risk: Option<&SpotRisk>,
     plan: &mut Plan,
@@ -450,7 +400,7 @@ fn open_bins(
     while let Some(first) = shapes.iter().position(|s| s.remaining() > 0) {
         let lead = &shapes[first];
         let mut chosen: Option<(&Candidate, f64)> = None;
-        for &candidate in candidates {
+        for candidate in candidates {
             if !lead.demand.fits_in(&candidate.capacity) || !arch_ok(lead.arch, candidate.arch) {
                 continue;
             }
@@ -504,12 +454,13 @@ fn open_bins(
 mod tests {
     use super::*;
     use crate::catalog::OfferingId;
-    use crate::problem::{ExistingInstance, InstanceId};
+    use crate::problem::{CandidateSet, ExistingInstance, InstanceId};
     use crate::test_support::{candidate, task};
 
     #[test]
     fn packs_small_tasks_onto_one_cheap_bin() {
-        let candidates = vec![candidate(0, 2, 4096, 0.10), candidate(1, 8, 16384, 0.30)];
+        let candidates =
+            CandidateSet::new(vec![candidate(0, 2, 4096, 0.10), candidate(1, 8, 16384, 0.30)]);
         let tasks = (0..8).map(|i| task(i, 1, 2048)).collect();
         let plan = Greedy.solve(&PlacementProblem::new(tasks, &candidates));
         // One 8-cpu bin at 0.30 holds all eight; four 2-cpu bins would cost 0.40.
@@ -520,7 +471,8 @@ mod tests {
 
     #[test]
     fn a_small_remainder_gets_a_small_bin() {
-        let candidates = vec![candidate(0, 2, 4096, 0.10), candidate(1, 8, 16384, 0.30)];
+        let candidates =
+            CandidateSet::new(vec![candidate(0, 2, 4096, 0.10), candidate(1, 8, 16384, 0.30)]);
         let tasks = vec![task(0, 1, 1024)];
         let plan = Greedy.solve(&PlacementProblem::new(tasks, &candidates));
         assert_eq!(plan.launches.len(), 1);
@@ -529,7 +481,7 @@ mod tests {
 
     #[test]
     fn existing_room_is_used_before_anything_is_opened() {
-        let candidates = vec![candidate(0, 2, 4096, 0.10)];
+        let candidates = CandidateSet::new(vec![candidate(0, 2, 4096, 0.10)]);
         let mut problem =
             PlacementProblem::new(vec![task(0, 1, 1024), task(1, 1, 1024)], &candidates);
         problem.instances.push(ExistingInstance {
@@ -551,7 +503,8 @@ mod tests {
 
     #[test]
     fn too_large_a_task_is_unschedulable_with_the_closest_offering() {
-        let candidates = vec![candidate(0, 2, 4096, 0.10), candidate(1, 8, 16384, 0.30)];
+        let candidates =
+            CandidateSet::new(vec![candidate(0, 2, 4096, 0.10), candidate(1, 8, 16384, 0.30)]);
         let plan = Greedy.solve(&PlacementProblem::new(vec![task(0, 4, 65536)], &candidates));
         assert!(plan.launches.is_empty());
         let reason = &plan.unschedulable[0].reason;
@@ -562,7 +515,8 @@ mod tests {
 
     #[test]
     fn dominated_candidates_are_pruned() {
-        let candidates = vec![candidate(0, 4, 8192, 0.10), candidate(1, 2, 4096, 0.20)];
+        let candidates =
+            CandidateSet::new(vec![candidate(0, 4, 8192, 0.10), candidate(1, 2, 4096, 0.20)]);
         let kept = prune_dominated(&candidates);
         assert_eq!(kept.len(), 1);
         assert_eq!(kept[0].offering, OfferingId(0));
