@@ -14,6 +14,8 @@
 //!   and failed launches.
 //! - `run`: heartbeats (DANGLING and back), cancelling the run, and the
 //!   [`EngineSnapshot`] with its invariants.
+//! - `timers`: boots, idle instances and reclaim notices in time order, so a
+//!   decision reads the first entries instead of scanning every live instance.
 //!
 //! The same engine runs in the simulator and against a real cloud.
 
@@ -24,6 +26,7 @@ mod recover;
 mod run;
 mod spot;
 mod state;
+mod timers;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -103,6 +106,11 @@ pub struct Engine {
     instances: BTreeMap<InstanceId, InstanceRecord>,
     /// Instances not yet terminated: the only ones per-step scans look at.
     live: BTreeSet<InstanceId>,
+    /// Boots, idle instances and reclaim notices in time order, so a
+    /// decision need not scan every live instance for them.
+    timers: timers::Timers,
+    /// Once submissions are closed: every task below this id has ended.
+    ended_below: TaskId,
     /// Submitted tasks with no placement yet, in submission order.
     pending: BTreeSet<(Millis, TaskId)>,
     /// Tasks placed on a ready instance but not yet started.
@@ -155,6 +163,8 @@ impl Engine {
             tasks: BTreeMap::new(),
             instances: BTreeMap::new(),
             live: BTreeSet::new(),
+            timers: timers::Timers::default(),
+            ended_below: TaskId(0),
             pending: BTreeSet::new(),
             to_start: BTreeSet::new(),
             to_stop: BTreeSet::new(),
@@ -219,14 +229,22 @@ impl Engine {
         match event {
             Event::TaskSubmitted(spec) => self.submit(now, spec),
             Event::InstanceReady { instance } => {
-                let record = self.instance_mut(instance)?;
+                let record = self
+                    .instances
+                    .get_mut(&instance)
+                    .ok_or(EngineError::UnknownInstance(instance))?;
                 if record.status == InstanceStatus::Booting {
                     record.status = InstanceStatus::Ready;
-                    if record.tasks.is_empty() {
+                    let launched_at = record.launched_at;
+                    let idle = record.tasks.is_empty();
+                    if idle {
                         record.idle_since = Some(now);
                     }
-                    let waiting: Vec<TaskId> = record.tasks.iter().copied().collect();
-                    self.to_start.extend(waiting);
+                    self.to_start.extend(record.tasks.iter().copied());
+                    self.timers.booted(instance, launched_at);
+                    if idle {
+                        self.timers.idle(instance, now);
+                    }
                 }
                 Ok(())
             }
@@ -236,6 +254,7 @@ impl Engine {
                 let record = self.instance_mut(instance)?;
                 record.status = InstanceStatus::Terminated;
                 record.ended.get_or_insert(InstanceEnd::Released);
+                self.live.remove(&instance);
                 // A backend that ends an instance on its own takes its tasks with it.
                 self.lose_tasks(now, instance);
                 Ok(())
@@ -373,9 +392,6 @@ impl Engine {
     /// last task has ended.
     pub fn decide(&mut self, now: Millis) -> Vec<Action> {
         let mut actions = Vec::new();
-        let instances = &self.instances;
-        self.live
-            .retain(|id| instances.get(id).is_some_and(|i| i.status != InstanceStatus::Terminated));
         self.check_heartbeat(now);
         self.give_up_boots(now, &mut actions);
         self.place_pending(now, &mut actions);
@@ -394,14 +410,7 @@ impl Engine {
     /// end of a task's wait for capacity, or the heartbeat deadline.
     pub fn next_wakeup(&self) -> Option<Millis> {
         let delay = Millis::from_secs(self.policy.idle_release_s);
-        let idle = self
-            .live
-            .iter()
-            .map(|id| &self.instances[id])
-            .filter(|i| i.status == InstanceStatus::Ready)
-            .filter_map(|i| i.idle_since)
-            .map(|since| since + delay)
-            .min();
+        let idle = self.timers.first_idle(|id| self.instances.get(&id)).map(|since| since + delay);
         let batch = self.batch_started.map(|started| self.batch_deadline(started));
         let waits = self
             .pending
@@ -420,6 +429,23 @@ impl Engine {
     /// True when every submitted task is in a terminal status.
     pub fn all_tasks_ended(&self) -> bool {
         self.tasks.values().all(|t| t.status.is_terminal())
+    }
+
+    /// [`Engine::all_tasks_ended`] once submissions are closed, resuming
+    /// where the last call stopped: no task comes any more and an ended task
+    /// stays ended, so the tasks found ended need no second look.
+    fn closed_tasks_ended(&mut self) -> bool {
+        let open = self.tasks.range(self.ended_below..).find(|(_, t)| !t.status.is_terminal());
+        match open {
+            Some((&id, _)) => {
+                self.ended_below = id;
+                false
+            }
+            None => {
+                self.ended_below = self.tasks.keys().next_back().copied().unwrap_or(TaskId(0));
+                true
+            }
+        }
     }
 
     fn submit(&mut self, now: Millis, spec: TaskSpec) -> Result<(), EngineError> {
@@ -505,26 +531,37 @@ impl Engine {
         }
     }
 
+    /// Releases instances idle for the policy's delay, and instances under a
+    /// reclaim notice that hold nothing any more, in id order.
     fn release_idle(&mut self, now: Millis, actions: &mut Vec<Action>) {
         let delay = Millis::from_secs(self.policy.idle_release_s);
-        for id in &self.live {
-            let Some(host) = self.instances.get_mut(id) else { continue };
-            let idle_long_enough = host.idle_since.is_some_and(|since| now >= since + delay);
-            if host.status == InstanceStatus::Ready && host.tasks.is_empty() && idle_long_enough {
+        let instances = &self.instances;
+        // Idle long enough: since + delay <= now (nothing is, before the delay).
+        let mut release = match now.0.checked_sub(delay.0) {
+            Some(by) => self.timers.idle_since(Millis(by), |id| instances.get(&id)),
+            None => Vec::new(),
+        };
+        release.extend(self.timers.emptied_under_notice(|id| instances.get(&id)));
+        release.sort_unstable();
+        for id in release {
+            let Some(host) = self.instances.get_mut(&id) else { continue };
+            if !host.tasks.is_empty() {
+                continue;
+            }
+            if host.status == InstanceStatus::Ready {
                 host.status = InstanceStatus::Terminating;
                 info!(instance = %host.id, "release idle instance");
-                actions.push(Action::Terminate { instance: host.id });
-            } else if host.status == InstanceStatus::Reclaiming && host.tasks.is_empty() {
+            } else {
                 // Nothing left to finish before the reclaim: stop paying now.
                 host.status = InstanceStatus::Terminating;
                 info!(instance = %host.id, "release empty instance under reclaim notice");
-                actions.push(Action::Terminate { instance: host.id });
             }
+            actions.push(Action::Terminate { instance: host.id });
         }
     }
 
     fn maybe_finish(&mut self, actions: &mut Vec<Action>) {
-        if !self.submissions_closed || !self.all_tasks_ended() {
+        if !self.submissions_closed || !self.closed_tasks_ended() {
             return;
         }
         if self.run_status == RunStatus::Active || self.run_status == RunStatus::Dangling {
@@ -562,6 +599,7 @@ impl Engine {
             }
             if host.tasks.is_empty() {
                 host.idle_since = Some(now);
+                self.timers.idle(instance, now);
             }
         }
     }

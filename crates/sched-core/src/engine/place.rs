@@ -228,6 +228,7 @@ impl Engine {
                 },
             );
             self.live.insert(id);
+            self.timers.booting(id, now);
             info!(%id, offering = %launch.offering, ?capacity_type, price = launch.price.0, "launch");
             actions.push(super::Action::Launch { instance: id, offering: launch.offering });
             launched.push(id);

@@ -30,26 +30,18 @@ impl Engine {
     /// When the oldest booting instance's boot deadline passes, if any.
     pub(super) fn boot_deadline(&self) -> Option<Millis> {
         let timeout = Millis::from_secs(self.policy.ready_timeout_s?);
-        self.live
-            .iter()
-            .map(|id| &self.instances[id])
-            .filter(|i| i.status == InstanceStatus::Booting)
-            .map(|i| i.launched_at + timeout)
-            .min()
+        Some(self.timers.first_boot(|id| self.instances.get(&id))? + timeout)
     }
 
     /// Gives up instances that did not become ready in time.
     pub(super) fn give_up_boots(&mut self, now: Millis, actions: &mut Vec<Action>) {
-        let Some(timeout) = self.policy.ready_timeout_s.map(Millis::from_secs) else { return };
-        let late: Vec<_> = self
-            .live
-            .iter()
-            .filter(|id| {
-                let i = &self.instances[id];
-                i.status == InstanceStatus::Booting && now >= i.launched_at + timeout
-            })
-            .copied()
-            .collect();
+        let timeout = self.policy.ready_timeout_s.map(Millis::from_secs);
+        // Late: launched_at + timeout <= now. Without a timeout nothing is,
+        // but the entries of instances that booted or ended are still dropped.
+        let by = timeout.and_then(|t| now.0.checked_sub(t.0)).map(Millis);
+        let instances = &self.instances;
+        let late = self.timers.booting_since(by, |id| instances.get(&id));
+        let timeout = timeout.unwrap_or_default();
         for instance in late {
             let tasks: Vec<_> = match self.instances.get_mut(&instance) {
                 Some(record) => {
@@ -102,6 +94,7 @@ impl Engine {
                 record.status = InstanceStatus::Terminated;
                 record.ended.get_or_insert(InstanceEnd::Released);
             }
+            self.live.remove(&instance);
             self.lose_tasks(now, instance);
         }
         for (&task, &instance) in &inventory.running {
@@ -190,6 +183,11 @@ impl Engine {
                 },
             );
             engine.live.insert(id);
+            if held.ready {
+                engine.timers.idle(id, now);
+            } else {
+                engine.timers.booting(id, now);
+            }
         }
         let open_ids: std::collections::BTreeSet<_> = open.iter().map(|s| s.id).collect();
         for spec in open {
