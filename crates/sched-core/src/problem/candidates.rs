@@ -59,6 +59,8 @@ pub struct CandidateSet {
     risk: Option<Arc<SpotRisk>>,
     /// The candidates no other one beats, by price then offering id.
     kept: Vec<Candidate>,
+    /// The reclaim hazard of each of `kept` (0 without a risk), per hour.
+    kept_hazard: Vec<f64>,
     /// The cheapest unit prices over `all`.
     unit_prices: UnitPrices,
     /// Index into `all` by offering id (ids are dense catalog indices);
@@ -90,13 +92,9 @@ impl CandidateSet {
     }
 
     pub(crate) fn prepare(all: Vec<Candidate>, risk: Option<Arc<SpotRisk>>) -> Self {
-        let kept: Vec<Candidate> = match risk.as_deref() {
-            Some(risk) => prune_dominated_by(&all, |c| risk.hazard(c.offering)),
-            None => prune_dominated_by(&all, |_| 0.0),
-        }
-        .into_iter()
-        .cloned()
-        .collect();
+        let hazard = |c: &Candidate| risk.as_deref().map_or(0.0, |r| r.hazard(c.offering));
+        let kept: Vec<Candidate> = prune_dominated_by(&all, hazard).into_iter().cloned().collect();
+        let kept_hazard = kept.iter().map(hazard).collect();
         let mut by_offering: Vec<u32> = Vec::new();
         for (i, c) in all.iter().enumerate() {
             let at = c.offering.0 as usize;
@@ -109,7 +107,7 @@ impl CandidateSet {
             }
         }
         let unit_prices = UnitPrices::of(&all);
-        CandidateSet { all, risk, kept, unit_prices, by_offering }
+        CandidateSet { all, risk, kept, kept_hazard, unit_prices, by_offering }
     }
 
     /// Every candidate, in the order given.
@@ -120,6 +118,12 @@ impl CandidateSet {
     /// The candidates no other one beats, by price then offering id.
     pub fn non_dominated(&self) -> &[Candidate] {
         &self.kept
+    }
+
+    /// The hourly reclaim hazard of each of [`CandidateSet::non_dominated`],
+    /// in the same order (0 without a risk, and for on-demand offerings).
+    pub(crate) fn non_dominated_hazards(&self) -> &[f64] {
+        &self.kept_hazard
     }
 
     /// The reclaim risk the set was prepared with, if any.

@@ -102,7 +102,9 @@ impl Solver for Greedy {
             }
         }
         shapes.retain_nonempty();
-        open_bins(&mut shapes, pruned, &prices, problem.candidates.risk(), &mut plan);
+        let risk =
+            problem.candidates.risk().map(|r| (r, problem.candidates.non_dominated_hazards()));
+        open_bins(&mut shapes, pruned, &prices, risk, &mut plan);
 
         debug!(
             tasks = problem.tasks.len(),
@@ -157,10 +159,9 @@ fn fill_existing<'p>(
         })
         .collect();
     // Fullest first, so free space is consolidated rather than spread.
+    let free_value: Vec<f64> = rooms.iter().map(|r| prices.value(&r.free)).collect();
     let mut by_fullness: Vec<usize> = (0..rooms.len()).collect();
-    by_fullness.sort_by(|&a, &b| {
-        prices.value(&rooms[a].free).total_cmp(&prices.value(&rooms[b].free)).then(a.cmp(&b))
-    });
+    by_fullness.sort_by(|&a, &b| free_value[a].total_cmp(&free_value[b]).then(a.cmp(&b)));
     let boot_h = problem.launch_overhead.as_secs_f64() / 3600.0;
     let mut alone_prices: HashMap<(Resources, Option<Architecture>), Option<f64>> = HashMap::new();
 
@@ -383,13 +384,14 @@ fn fill(
 
 /// Phase 2: open bins until every shape is placed.
 ///
-/// With a risk model, a spot candidate is scored at its effective price for a
-/// bin living as long as the lead shape's expected runtime (see [`SpotRisk`]).
+/// With a risk model (and each candidate's hazard, in the same order), a spot
+/// candidate is scored at its effective price for a bin living as long as the
+/// lead shape's expected runtime (see [`SpotRisk`]).
 fn open_bins(
     shapes: &mut Shapes,
     candidates: &[Candidate],
     prices: &UnitPrices,
-    risk: Option<&SpotRisk>,
+    risk: Option<(&SpotRisk, &[f64])>,
     plan: &mut Plan,
 ) {
     let shapes = &mut shapes.0;
@@ -400,13 +402,14 @@ fn open_bins(
     while let Some(first) = shapes.iter().position(|s| s.remaining() > 0) {
         let lead = &shapes[first];
         let mut chosen: Option<(&Candidate, f64)> = None;
-        for candidate in candidates {
+        for (at, candidate) in candidates.iter().enumerate() {
             if !lead.demand.fits_in(&candidate.capacity) || !arch_ok(lead.arch, candidate.arch) {
                 continue;
             }
             let work = fill(shapes, first, &candidate.capacity, candidate, &mut scratch);
-            let price =
-                risk.map_or(candidate.price.0, |r| r.effective_price(candidate, lead.runtime));
+            let price = risk.map_or(candidate.price.0, |(r, hazards)| {
+                r.effective_price_at(candidate.price.0, hazards[at], lead.runtime)
+            });
             let score = price * lead.lifetime_weight() / work.max(tiny);
             let better = match chosen {
                 None => true,
