@@ -29,6 +29,7 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rustc_hash::FxHashMap;
 use sched_core::catalog::{
     CapacityType, Catalog, InstanceType, InterruptionBucket, OfferingId, UsdPerHour,
 };
@@ -200,17 +201,17 @@ struct State {
     sequence: u64,
     queue: BinaryHeap<Reverse<(Millis, u64, QueuedEvent)>>,
     rentals: BTreeMap<InstanceId, Rental>,
-    running: HashMap<TaskId, InstanceId>,
+    running: FxHashMap<TaskId, InstanceId>,
     /// Peak memory a task reaches, MiB, for the tasks whose memory is enforced.
-    peaks: HashMap<TaskId, u64>,
+    peaks: FxHashMap<TaskId, u64>,
     /// Scripts of tasks added after the cloud was built (OOM retries).
-    added: HashMap<TaskId, TaskScript>,
+    added: FxHashMap<TaskId, TaskScript>,
     /// Tasks killed for memory so far, in kill order.
     oom_killed: Vec<TaskId>,
     /// Starts of a task while it still ran on another live instance.
     duplicate_starts: u64,
     /// Starts per task, for the restart tests.
-    starts: HashMap<TaskId, u32>,
+    starts: FxHashMap<TaskId, u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -247,7 +248,7 @@ impl State {
 pub struct SimCloud {
     config: CloudConfig,
     catalog: Catalog,
-    scripts: HashMap<TaskId, TaskScript>,
+    scripts: FxHashMap<TaskId, TaskScript>,
     market: SpotMarket,
     state: Mutex<State>,
 }
@@ -262,7 +263,7 @@ impl SimCloud {
         SimCloud {
             config,
             catalog,
-            scripts,
+            scripts: scripts.into_iter().collect(),
             market: SpotMarket::calm(),
             state: Mutex::new(State::default()),
         }
@@ -279,7 +280,7 @@ impl SimCloud {
     /// `peaks` (MiB) with [`OOM_EXIT_CODE`] after [`OOM_AT_FRACTION`] of its
     /// runtime. Tasks without an entry are never killed.
     pub fn with_memory_peaks(self, peaks: HashMap<TaskId, u64>) -> Self {
-        self.state().peaks = peaks;
+        self.state().peaks = peaks.into_iter().collect();
         self
     }
 
@@ -377,7 +378,7 @@ impl SimCloud {
 
     /// How many times each task was started.
     pub fn starts(&self) -> HashMap<TaskId, u32> {
-        self.state().starts.clone()
+        self.state().starts.iter().map(|(&task, &n)| (task, n)).collect()
     }
 }
 

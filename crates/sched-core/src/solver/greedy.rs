@@ -37,8 +37,8 @@
 
 mod rooms;
 
+use rustc_hash::FxHashMap;
 use std::cmp::Ordering;
-use std::collections::HashMap;
 
 use tracing::{debug, trace};
 
@@ -163,7 +163,8 @@ fn fill_existing<'p>(
     let mut by_fullness: Vec<usize> = (0..rooms.len()).collect();
     by_fullness.sort_by(|&a, &b| free_value[a].total_cmp(&free_value[b]).then(a.cmp(&b)));
     let boot_h = problem.launch_overhead.as_secs_f64() / 3600.0;
-    let mut alone_prices: HashMap<(Resources, Option<Architecture>), Option<f64>> = HashMap::new();
+    let mut alone_prices: FxHashMap<(Resources, Option<Architecture>), Option<f64>> =
+        FxHashMap::default();
 
     let mut index = RoomIndex::new(&by_fullness);
     let instances = &problem.instances;
@@ -210,13 +211,13 @@ fn fill_existing<'p>(
     leftover
 }
 
-/// The cheapest price per hour of a candidate that holds `task` alone.
+/// The cheapest price per hour of a candidate that holds `task` alone:
+/// the first that does, as `candidates` are in price order.
 fn cheapest_alone(task: &PendingTask, candidates: &[Candidate]) -> Option<f64> {
     candidates
         .iter()
-        .filter(|c| task.demand.fits_in(&c.capacity) && arch_ok(task.arch, c.arch))
+        .find(|c| task.demand.fits_in(&c.capacity) && arch_ok(task.arch, c.arch))
         .map(|c| c.price.0)
-        .min_by(f64::total_cmp)
 }
 
 /// Free room on one existing instance, as phase 1 consumes it.
@@ -296,7 +297,7 @@ impl Shapes {
     /// Groups `tasks` (already largest first) by shape, keeping that order.
     fn group(tasks: &[&PendingTask], prices: &UnitPrices) -> Self {
         type Key = (Resources, Option<Architecture>, u32, Option<Millis>);
-        let mut index: HashMap<Key, usize> = HashMap::new();
+        let mut index: FxHashMap<Key, usize> = FxHashMap::default();
         let mut shapes: Vec<Shape> = Vec::new();
         for task in tasks {
             let key = (task.demand, task.arch, task.group, task.expected_runtime);

@@ -18,7 +18,9 @@
 //! each shape pays one `O(I)` build. The choice is exactly the scan's.
 
 use std::cmp::Ordering;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
+
+use rustc_hash::FxHashMap;
 
 use crate::catalog::Architecture;
 use crate::resources::Resources;
@@ -96,9 +98,9 @@ pub(super) struct RoomIndex {
     /// Bumped every time a room takes a task.
     version: Vec<u32>,
     /// How many tasks of each shape have asked so far.
-    asked: HashMap<ShapeKey, u32>,
+    asked: FxHashMap<ShapeKey, u32>,
     heaps: Vec<ShapeHeap>,
-    heap_of: HashMap<ShapeKey, usize>,
+    heap_of: FxHashMap<ShapeKey, usize>,
 }
 
 impl RoomIndex {
@@ -111,9 +113,9 @@ impl RoomIndex {
         RoomIndex {
             position,
             version: vec![0; by_fullness.len()],
-            asked: HashMap::new(),
+            asked: FxHashMap::default(),
             heaps: Vec::new(),
-            heap_of: HashMap::new(),
+            heap_of: FxHashMap::default(),
         }
     }
 
