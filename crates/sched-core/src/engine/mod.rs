@@ -16,6 +16,8 @@
 //!   [`EngineSnapshot`] with its invariants.
 //! - `timers`: boots, idle instances and reclaim notices in time order, so a
 //!   decision reads the first entries instead of scanning every live instance.
+//! - `usable`: what a placement reads of each usable instance, kept beside
+//!   the records so it costs no lookup in the maps of the whole run.
 //!
 //! The same engine runs in the simulator and against a real cloud.
 
@@ -27,6 +29,7 @@ mod run;
 mod spot;
 mod state;
 mod timers;
+mod usable;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -109,6 +112,8 @@ pub struct Engine {
     /// Boots, idle instances and reclaim notices in time order, so a
     /// decision need not scan every live instance for them.
     timers: timers::Timers,
+    /// What a placement reads of each usable instance (see `usable`).
+    usable: usable::UsableSet,
     /// Once submissions are closed: every task below this id has ended.
     ended_below: TaskId,
     /// Submitted tasks with no placement yet, in submission order.
@@ -164,6 +169,7 @@ impl Engine {
             instances: BTreeMap::new(),
             live: BTreeSet::new(),
             timers: timers::Timers::default(),
+            usable: usable::UsableSet::default(),
             ended_below: TaskId(0),
             pending: BTreeSet::new(),
             to_start: BTreeSet::new(),
@@ -245,6 +251,7 @@ impl Engine {
                     if idle {
                         self.timers.idle(instance, now);
                     }
+                    self.sync_usable(instance);
                 }
                 Ok(())
             }
@@ -255,6 +262,7 @@ impl Engine {
                 record.status = InstanceStatus::Terminated;
                 record.ended.get_or_insert(InstanceEnd::Released);
                 self.live.remove(&instance);
+                self.sync_usable(instance);
                 // A backend that ends an instance on its own takes its tasks with it.
                 self.lose_tasks(now, instance);
                 Ok(())
@@ -314,6 +322,7 @@ impl Engine {
                     ended_at: None,
                     outcome: None,
                 });
+                self.sync_usable(instance);
             }
         }
         Ok(())
@@ -509,6 +518,12 @@ impl Engine {
         if host.status == InstanceStatus::Ready {
             self.to_start.insert(task);
         }
+        self.sync_usable(instance);
+    }
+
+    /// Refreshes the placement's copy of `instance` from the records.
+    fn sync_usable(&mut self, instance: InstanceId) {
+        self.usable.sync(instance, self.instances.get(&instance), &self.tasks);
     }
 
     fn start_ready(&mut self, actions: &mut Vec<Action>) {
@@ -557,6 +572,7 @@ impl Engine {
                 info!(instance = %host.id, "release empty instance under reclaim notice");
             }
             actions.push(Action::Terminate { instance: host.id });
+            self.sync_usable(id);
         }
     }
 
@@ -573,6 +589,7 @@ impl Engine {
                 host.status = InstanceStatus::Terminating;
                 info!(instance = %host.id, "release at end of run");
                 actions.push(Action::Terminate { instance: host.id });
+                self.usable.sync(*id, Some(host), &self.tasks);
             }
         }
         let all_gone =
@@ -601,21 +618,21 @@ impl Engine {
                 host.idle_since = Some(now);
                 self.timers.idle(instance, now);
             }
+            self.sync_usable(instance);
         }
     }
 
     /// Expected time until every task on `host` has ended, from per-process
     /// history; `None` when some task's process has no history yet.
-    fn busy_for(&self, now: Millis, host: &InstanceRecord) -> Option<Millis> {
+    fn busy_for(&self, now: Millis, host: &usable::Usable) -> Option<Millis> {
         let boot_left =
             (host.launched_at + Millis::from_secs(self.policy.launch_overhead_s)).since(now);
         let mut longest = Millis(0);
-        for id in &host.tasks {
-            let record = &self.tasks[id];
-            let expected = self.history.expected(record.group)?;
-            let left = match record.started_at {
+        for &(group, started_at) in &host.tasks {
+            let expected = self.history.expected(group)?;
+            let left = match started_at {
                 Some(started) => expected.since(now.since(started)),
-                None if host.status == InstanceStatus::Booting => expected + boot_left,
+                None if host.booting => expected + boot_left,
                 None => expected,
             };
             longest = longest.max(left);

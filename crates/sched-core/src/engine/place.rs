@@ -229,6 +229,7 @@ impl Engine {
             );
             self.live.insert(id);
             self.timers.booting(id, now);
+            self.sync_usable(id);
             info!(%id, offering = %launch.offering, ?capacity_type, price = launch.price.0, "launch");
             actions.push(super::Action::Launch { instance: id, offering: launch.offering });
             launched.push(id);
@@ -295,13 +296,12 @@ impl Engine {
     /// for tasks that must not meet a reclaim: it offers no spot room.
     fn open_room(&self, now: Millis, pool: Pool) -> Vec<ExistingInstance> {
         let spot_ok = pool != Pool::OnDemand;
-        self.live
+        self.usable
             .iter()
-            .map(|id| &self.instances[id])
-            .filter(|i| i.is_usable() && !i.free.is_zero())
-            .filter(|i| spot_ok || i.capacity_type != CapacityType::Spot)
-            .map(|i| ExistingInstance {
-                id: i.id,
+            .filter(|(_, i)| !i.free.is_zero())
+            .filter(|(_, i)| spot_ok || i.capacity_type != CapacityType::Spot)
+            .map(|(&id, i)| ExistingInstance {
+                id,
                 offering: i.offering,
                 arch: i.arch,
                 free: i.free,

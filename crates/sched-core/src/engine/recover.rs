@@ -51,6 +51,7 @@ impl Engine {
                 }
                 None => continue,
             };
+            self.sync_usable(instance);
             warn!(
                 %instance,
                 timeout_s = timeout.as_secs_f64(),
@@ -95,6 +96,7 @@ impl Engine {
                 record.ended.get_or_insert(InstanceEnd::Released);
             }
             self.live.remove(&instance);
+            self.sync_usable(instance);
             self.lose_tasks(now, instance);
         }
         for (&task, &instance) in &inventory.running {
@@ -183,6 +185,7 @@ impl Engine {
                 },
             );
             engine.live.insert(id);
+            engine.sync_usable(id);
             if held.ready {
                 engine.timers.idle(id, now);
             } else {
@@ -233,6 +236,7 @@ impl Engine {
         super::set_status(record, now, TaskStatus::Running).map_err(|_| ())?;
         record.started_at = Some(now);
         record.runs.push(RunAttempt { instance, started_at: now, ended_at: None, outcome: None });
+        self.sync_usable(instance);
         self.to_start.remove(&task);
         Ok(())
     }

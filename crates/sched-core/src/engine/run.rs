@@ -116,7 +116,8 @@ impl Engine {
     /// on at most one instance, and exactly on the one it names; no instance
     /// holds more than its capacity, and its free room is what is left; the
     /// engine's indices of live, booting, idle and noticed instances hold
-    /// every instance they should; a
+    /// every instance they should, and its copy of the usable ones matches
+    /// the records; a
     /// running task is on an instance that has not ended; an ended task holds
     /// no room; pending tasks are SUBMITTED and unplaced; no task has been
     /// started more often than the policy allows.
@@ -158,6 +159,7 @@ impl Engine {
                 return Err(format!("{} ended holding tasks", host.id));
             }
         }
+        self.usable.check(&self.instances, &self.tasks)?;
         let pending: Vec<TaskId> = self.pending.iter().map(|&(_, id)| id).collect();
         for task in self.tasks.values() {
             let id = task.spec.id;

@@ -39,6 +39,7 @@ impl Engine {
         info!(%instance, "reclaim notice: no new work goes here");
         let not_started: Vec<TaskId> = record.tasks.iter().copied().collect();
         self.timers.reclaiming(instance);
+        self.sync_usable(instance);
         for task in not_started {
             let record = &self.tasks[&task];
             if record.status == TaskStatus::Submitted && !record.dispatched {
@@ -64,6 +65,7 @@ impl Engine {
         record.ended = Some(InstanceEnd::Reclaimed);
         info!(%instance, tasks = record.tasks.len(), "instance reclaimed");
         self.live.remove(&instance);
+        self.sync_usable(instance);
         self.lose_tasks(now, instance);
         Ok(())
     }
@@ -94,6 +96,7 @@ impl Engine {
         let tasks: Vec<TaskId> = std::mem::take(&mut record.tasks).into_iter().collect();
         record.free = record.capacity;
         self.live.remove(&instance);
+        self.sync_usable(instance);
         self.shortages.insert(offering, now + ttl);
 
         let max = self.policy.max_spot_attempts;
