@@ -117,11 +117,23 @@ impl SpotRisk {
         hazard: f64,
         runtime: Option<Millis>,
     ) -> f64 {
+        self.effective_price_exposed(price, hazard, self.exposure_h(runtime))
+    }
+
+    /// Hours of work a reclaim of a bin living `runtime` costs on average:
+    /// half its life, plus the restart.
+    pub(crate) fn exposure_h(&self, runtime: Option<Millis>) -> f64 {
+        let runtime_h = runtime.map_or(UNKNOWN_RUNTIME_H, |r| r.as_secs_f64() / 3600.0);
+        runtime_h / 2.0 + self.restart_h
+    }
+
+    /// [`SpotRisk::effective_price_at`] with the exposure
+    /// ([`SpotRisk::exposure_h`]) worked out once for many candidates.
+    pub(crate) fn effective_price_exposed(&self, price: f64, hazard: f64, exposure_h: f64) -> f64 {
         if hazard <= 0.0 || self.weight <= 0.0 {
             return price;
         }
-        let runtime_h = runtime.map_or(UNKNOWN_RUNTIME_H, |r| r.as_secs_f64() / 3600.0);
-        price * (1.0 + self.weight * hazard * (runtime_h / 2.0 + self.restart_h))
+        price * (1.0 + self.weight * hazard * exposure_h)
     }
 }
 

@@ -402,16 +402,34 @@ fn open_bins(
 
     while let Some(first) = shapes.iter().position(|s| s.remaining() > 0) {
         let lead = &shapes[first];
+        let lifetime = lead.lifetime_weight();
+        let exposure = risk.map(|(r, _)| r.exposure_h(lead.runtime));
+        // One task left: every candidate that holds it holds just it, so the
+        // work is the lead's alone, as `fill` would find it, without the
+        // divisions of fitting it to each candidate.
+        let alone = (shapes.iter().map(Shape::remaining).sum::<usize>() == 1)
+            .then(|| lead.runtime_weight(lead).map(|weight| lead.value * weight))
+            .flatten();
+        if alone.is_some() {
+            scratch.fill(0);
+            scratch[first] = 1;
+        }
         let mut chosen: Option<(&Candidate, f64)> = None;
         for (at, candidate) in candidates.iter().enumerate() {
             if !lead.demand.fits_in(&candidate.capacity) || !arch_ok(lead.arch, candidate.arch) {
                 continue;
             }
-            let work = fill(shapes, first, &candidate.capacity, candidate, &mut scratch);
-            let price = risk.map_or(candidate.price.0, |(r, hazards)| {
-                r.effective_price_at(candidate.price.0, hazards[at], lead.runtime)
-            });
-            let score = price * lead.lifetime_weight() / work.max(tiny);
+            let work = match alone {
+                Some(work) => work,
+                None => fill(shapes, first, &candidate.capacity, candidate, &mut scratch),
+            };
+            let price = match (risk, exposure) {
+                (Some((r, hazards)), Some(exposure)) => {
+                    r.effective_price_exposed(candidate.price.0, hazards[at], exposure)
+                }
+                _ => candidate.price.0,
+            };
+            let score = price * lifetime / work.max(tiny);
             let better = match chosen {
                 None => true,
                 Some((c, s)) => match score.total_cmp(&s) {
@@ -515,6 +533,46 @@ mod tests {
         assert_eq!(reason.dimension, crate::resources::Dimension::Memory);
         assert_eq!(reason.largest.as_ref().unwrap().offering, OfferingId(1));
         assert!(reason.to_string().contains("65536 MiB"), "{reason}");
+    }
+
+    proptest::proptest! {
+        /// With one task left, the work `fill` finds on any candidate that
+        /// holds it is the lead's value times its own weight, which is what
+        /// `open_bins` uses without calling it.
+        #[test]
+        fn one_task_left_fills_as_the_shortcut_assumes(
+            cpus in 1u64..8, mib in 256u64..16_384, group in 0u32..3,
+            runtime in proptest::option::of(1u64..100_000),
+            others in proptest::collection::vec((1u64..8, 256u64..16_384, 0u32..3), 0..4),
+            bins in proptest::collection::vec((1u64..16, 1u64..64), 1..8),
+        ) {
+            let prices = UnitPrices::of(&[candidate(0, 4, 16_384, 0.2)]);
+            let shape = |cpus: u64, mib: u64, group: u32, left: usize| Shape {
+                demand: Resources::cpus_mib(cpus, mib),
+                arch: None,
+                group,
+                runtime: runtime.map(Millis),
+                value: prices.value(&Resources::cpus_mib(cpus, mib)),
+                tasks: (0..left as u64).map(TaskId).collect(),
+                next: 0,
+            };
+            // The other shapes have nothing left; the lead has one task.
+            let mut shapes = vec![shape(cpus, mib, group, 1)];
+            shapes.extend(others.iter().map(|&(c, m, g)| shape(c, m, g, 0)));
+            let lead = &shapes[0];
+            let alone = lead.value * lead.runtime_weight(lead).expect("a lead shares with itself");
+            for (i, &(bin_cpus, bin_gib)) in bins.iter().enumerate() {
+                let bin = candidate(i as u32, bin_cpus, bin_gib * 1024, 0.1);
+                if !lead.demand.fits_in(&bin.capacity) {
+                    continue;
+                }
+                let mut taken = vec![9; shapes.len()];
+                let work = fill(&shapes, 0, &bin.capacity, &bin, &mut taken);
+                proptest::prop_assert_eq!(work.to_bits(), alone.to_bits());
+                proptest::prop_assert_eq!(taken[0], 1);
+                proptest::prop_assert!(taken[1..].iter().all(|&n| n == 0));
+            }
+        }
     }
 
     #[test]
