@@ -203,15 +203,18 @@ struct State {
     rentals: BTreeMap<InstanceId, Rental>,
     running: FxHashMap<TaskId, InstanceId>,
     /// Peak memory a task reaches, MiB, for the tasks whose memory is enforced.
-    peaks: FxHashMap<TaskId, u64>,
+    /// The maps over every task of the run are ordered: ids come in roughly
+    /// increasing order, so the tasks in flight sit in a few hot leaves
+    /// rather than scattered over a hash table of the whole run.
+    peaks: BTreeMap<TaskId, u64>,
     /// Scripts of tasks added after the cloud was built (OOM retries).
-    added: FxHashMap<TaskId, TaskScript>,
+    added: BTreeMap<TaskId, TaskScript>,
     /// Tasks killed for memory so far, in kill order.
     oom_killed: Vec<TaskId>,
     /// Starts of a task while it still ran on another live instance.
     duplicate_starts: u64,
     /// Starts per task, for the restart tests.
-    starts: FxHashMap<TaskId, u32>,
+    starts: BTreeMap<TaskId, u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -248,7 +251,7 @@ impl State {
 pub struct SimCloud {
     config: CloudConfig,
     catalog: Catalog,
-    scripts: FxHashMap<TaskId, TaskScript>,
+    scripts: BTreeMap<TaskId, TaskScript>,
     market: SpotMarket,
     state: Mutex<State>,
 }
