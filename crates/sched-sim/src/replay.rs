@@ -237,6 +237,14 @@ impl ReplayOptions {
     }
 }
 
+impl StrategyReport {
+    /// Sets the trace's lower bounds, which a replay does not compute itself.
+    fn set_bounds(&mut self, bounds: Bounds) {
+        self.lower_bound_usd = bounds.per_task_usd;
+        self.pattern_bound_usd = bounds.pattern_usd;
+    }
+}
+
 /// The trace's lower bounds under the user's policy, computed once per trace.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Bounds {
@@ -272,6 +280,9 @@ impl Bounds {
 
 /// Replays `workload` under `strategy`.
 ///
+/// The trace's bounds do not depend on the replay: they are worked out
+/// beside it, on another core when rayon has one.
+///
 /// # Errors
 /// A policy that does not fit the catalog, or a replay that cannot finish.
 pub fn replay(
@@ -280,8 +291,14 @@ pub fn replay(
     strategy: Strategy,
     options: &ReplayOptions,
 ) -> Result<StrategyReport, ReplayError> {
-    let bounds = Bounds::of(workload, &options.policy.candidates(catalog)?);
-    replay_with_bounds(workload, catalog, strategy, options, bounds)
+    let candidates = options.policy.candidates(catalog)?;
+    let (bounds, report) = rayon::join(
+        || Bounds::of(workload, &candidates),
+        || replay_unbounded(workload, catalog, strategy, options),
+    );
+    let mut report = report?;
+    report.set_bounds(bounds);
+    Ok(report)
 }
 
 /// Replays `workload` under `strategy` with bounds computed once by the
@@ -295,6 +312,18 @@ pub fn replay_with_bounds(
     strategy: Strategy,
     options: &ReplayOptions,
     bounds: Bounds,
+) -> Result<StrategyReport, ReplayError> {
+    let mut report = replay_unbounded(workload, catalog, strategy, options)?;
+    report.set_bounds(bounds);
+    Ok(report)
+}
+
+/// A replay whose report has no bounds yet ([`StrategyReport::set_bounds`]).
+fn replay_unbounded(
+    workload: &Workload,
+    catalog: &Catalog,
+    strategy: Strategy,
+    options: &ReplayOptions,
 ) -> Result<StrategyReport, ReplayError> {
     let user_candidates = options.policy.candidates(catalog)?;
     let rightsized;
@@ -325,7 +354,7 @@ pub fn replay_with_bounds(
             let mut recovery = Recovery::new(false, false);
             let abandoned =
                 run(workload, &mut engine, &cloud, strategy, &mut recovery, guard.as_mut())?;
-            let mut report = summarize(workload, &engine, &cloud, strategy, bounds);
+            let mut report = summarize(workload, &engine, &cloud, strategy);
             report.abandoned = abandoned;
             memory_figures(&mut report, strategy, workload, &engine, &cloud, guard.as_ref());
             report
@@ -340,7 +369,7 @@ pub fn replay_with_bounds(
             let mut recovery = Recovery::new(true, true);
             let abandoned =
                 run(workload, &mut engine, &faulty, strategy, &mut recovery, guard.as_mut())?;
-            let mut report = summarize(workload, &engine, &faulty, strategy, bounds);
+            let mut report = summarize(workload, &engine, &faulty, strategy);
             report.abandoned = abandoned;
             report.faults = Some(fault_report(&engine, &faulty, recovery));
             memory_figures(&mut report, strategy, workload, &engine, faulty.sim(), guard.as_ref());
@@ -599,7 +628,6 @@ fn summarize<C: ClockedCloud>(
     engine: &Engine,
     cloud: &C,
     strategy: Strategy,
-    bounds: Bounds,
 ) -> StrategyReport {
     let end = cloud.now();
     let min_billing = cloud.config().min_billing_s;
@@ -665,7 +693,7 @@ fn summarize<C: ClockedCloud>(
     let report = StrategyReport {
         name: strategy.name().to_string(),
         cost_usd,
-        lower_bound_usd: bounds.per_task_usd,
+        lower_bound_usd: 0.0,
         cpu_utilization: ratio(used.iter().map(|u| u.cpu_seconds).sum(), paid_cpu_s),
         memory_utilization: ratio(used.iter().map(|u| u.memory_mib_seconds).sum(), paid_mib_s),
         makespan_s: makespan.since(first_submit).as_secs_f64(),
@@ -673,7 +701,7 @@ fn summarize<C: ClockedCloud>(
         instances_launched: rentals.len(),
         tasks: counts,
         resources,
-        pattern_bound_usd: bounds.pattern_usd,
+        pattern_bound_usd: None,
         solver: None,
         spot: SpotOutcomes::of(engine, &rentals, min_billing, end),
         abandoned: 0,
