@@ -160,13 +160,7 @@ fn fill_existing<'p>(
         .collect();
     // Fullest first, so free space is consolidated rather than spread.
     let free_value: Vec<f64> = rooms.iter().map(|r| prices.value(&r.free)).collect();
-    let mut by_fullness: Vec<usize> = (0..rooms.len()).collect();
-    by_fullness.sort_by(|&a, &b| free_value[a].total_cmp(&free_value[b]).then(a.cmp(&b)));
     let boot_h = problem.launch_overhead.as_secs_f64() / 3600.0;
-    let mut alone_prices: FxHashMap<(Resources, Option<Architecture>), Option<f64>> =
-        FxHashMap::default();
-
-    let mut index = RoomIndex::new(&by_fullness);
     let instances = &problem.instances;
     let holds = |rooms: &[Room], i: usize, key: &ShapeKey| {
         key.0.fits_in(&rooms[i].free) && arch_ok(key.1, instances[i].arch)
@@ -176,6 +170,32 @@ fn fill_existing<'p>(
         Some(alone) => rooms[i].rider_cost(key.2, alone, boot_h),
         None => Some(rooms[i].price),
     };
+
+    // One task (most decisions of a replay): the scan's room, without sorting.
+    if let [task] = order[..] {
+        let key: ShapeKey = (task.demand, task.arch, task.expected_runtime);
+        let alone = cheapest_alone(task, pruned);
+        let best = rooms::best_unsorted(
+            rooms.len(),
+            |i| free_value[i],
+            |i| holds(&rooms, i, &key),
+            |i| cost(&rooms, i, &key, alone),
+        );
+        return match best {
+            Some(i) => {
+                plan.assign(task.id, Placement::Existing(problem.instances[i].id));
+                Vec::new()
+            }
+            None => order,
+        };
+    }
+
+    let mut by_fullness: Vec<usize> = (0..rooms.len()).collect();
+    // Indices break ties, so the order is total and an unstable sort gives it.
+    by_fullness.sort_unstable_by(|&a, &b| free_value[a].total_cmp(&free_value[b]).then(a.cmp(&b)));
+    let mut alone_prices: FxHashMap<(Resources, Option<Architecture>), Option<f64>> =
+        FxHashMap::default();
+    let mut index = RoomIndex::new(&by_fullness);
 
     let mut leftover = Vec::new();
     for task in order {
