@@ -316,6 +316,8 @@ impl Engine {
         if !was_unknown {
             record.started_at = Some(now);
             if let Some(instance) = record.instance {
+                // Most tasks run once: room for exactly the runs there are.
+                record.runs.reserve_exact(1);
                 record.runs.push(RunAttempt {
                     instance,
                     started_at: now,

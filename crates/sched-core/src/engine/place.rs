@@ -296,18 +296,21 @@ impl Engine {
     /// for tasks that must not meet a reclaim: it offers no spot room.
     fn open_room(&self, now: Millis, pool: Pool) -> Vec<ExistingInstance> {
         let spot_ok = pool != Pool::OnDemand;
-        self.usable
-            .iter()
-            .filter(|(_, i)| !i.free.is_zero())
-            .filter(|(_, i)| spot_ok || i.capacity_type != CapacityType::Spot)
-            .map(|(&id, i)| ExistingInstance {
-                id,
-                offering: i.offering,
-                arch: i.arch,
-                free: i.free,
-                busy_for: self.busy_for(now, i),
-            })
-            .collect()
+        let mut rooms = Vec::with_capacity(self.usable.len());
+        rooms.extend(
+            self.usable
+                .iter()
+                .filter(|(_, i)| !i.free.is_zero())
+                .filter(|(_, i)| spot_ok || i.capacity_type != CapacityType::Spot)
+                .map(|(&id, i)| ExistingInstance {
+                    id,
+                    offering: i.offering,
+                    arch: i.arch,
+                    free: i.free,
+                    busy_for: self.busy_for(now, i),
+                }),
+        );
+        rooms
     }
 
     pub(super) fn batch_deadline(&self, started: Millis) -> Millis {

@@ -92,6 +92,11 @@ impl UsableSet {
         }
     }
 
+    /// How many instances are usable.
+    pub(super) fn len(&self) -> usize {
+        self.0.len()
+    }
+
     /// The usable instances in id order.
     pub(super) fn iter(&self) -> impl Iterator<Item = (&InstanceId, &Usable)> {
         self.0.iter()
