@@ -33,7 +33,7 @@ use rustc_hash::FxHashMap;
 use sched_core::catalog::{
     CapacityType, Catalog, InstanceType, InterruptionBucket, OfferingId, UsdPerHour,
 };
-use sched_core::engine::Event;
+use sched_core::engine::{Action, Event};
 use sched_core::policy::{hazard_per_hour, AllowList};
 use sched_core::problem::{InstanceId, TaskId};
 use sched_core::provider::inventory::{HeldInstance, Inventory};
@@ -385,13 +385,9 @@ impl SimCloud {
     }
 }
 
-#[async_trait]
-impl Provider for SimCloud {
-    async fn launch(
-        &self,
-        instance: InstanceId,
-        offering: OfferingId,
-    ) -> Result<(), ProviderError> {
+impl SimCloud {
+    /// [`Provider::launch`], at once.
+    fn launch_now(&self, instance: InstanceId, offering: OfferingId) -> Result<(), ProviderError> {
         if offering.0 as usize >= self.catalog.offerings().len() {
             return Err(ProviderError::NotFound { what: offering.to_string() });
         }
@@ -436,7 +432,8 @@ impl Provider for SimCloud {
         Ok(())
     }
 
-    async fn start_task(
+    /// [`Provider::start_task`], at once.
+    fn start_task_now(
         &self,
         task: TaskId,
         instance: InstanceId,
@@ -478,13 +475,15 @@ impl Provider for SimCloud {
         Ok(())
     }
 
-    async fn stop_task(&self, task: TaskId) -> Result<(), ProviderError> {
+    /// [`Provider::stop_task`], at once.
+    fn stop_task_now(&self, task: TaskId) -> Result<(), ProviderError> {
         // The queued exit is dropped when it comes due, as the task no longer runs.
         self.state().running.remove(&task);
         Ok(())
     }
 
-    async fn terminate(&self, instance: InstanceId) -> Result<(), ProviderError> {
+    /// [`Provider::terminate`], at once.
+    fn terminate_now(&self, instance: InstanceId) -> Result<(), ProviderError> {
         let mut state = self.state();
         let now = state.now;
         let Some(rental) = state.rentals.get_mut(&instance) else {
@@ -499,7 +498,9 @@ impl Provider for SimCloud {
         Ok(())
     }
 
-    async fn events(&self) -> Result<Vec<Event>, ProviderError> {
+    /// The reports due at the clock's time, at once: [`Provider::events`]
+    /// without an executor (the simulated cloud never waits).
+    pub fn events_now(&self) -> Result<Vec<Event>, ProviderError> {
         let mut state = self.state();
         let mut out = Vec::new();
         while let Some(Reverse((at, _, event))) = state.queue.peek().copied() {
@@ -556,5 +557,54 @@ impl Provider for SimCloud {
             out.extend(event);
         }
         Ok(out)
+    }
+}
+
+impl SimCloud {
+    /// Carries out `action` at once: [`ProviderExt::execute`] without an
+    /// executor, since nothing the simulated cloud does waits.
+    ///
+    /// [`ProviderExt::execute`]: sched_core::provider::ProviderExt::execute
+    pub fn execute_now(&self, action: &Action) -> Result<(), ProviderError> {
+        match *action {
+            Action::Launch { instance, offering } => self.launch_now(instance, offering),
+            Action::StartTask { task, instance, allocated } => {
+                self.start_task_now(task, instance, allocated)
+            }
+            Action::StopTask { task } => self.stop_task_now(task),
+            Action::Terminate { instance } => self.terminate_now(instance),
+        }
+    }
+}
+
+#[async_trait]
+impl Provider for SimCloud {
+    async fn launch(
+        &self,
+        instance: InstanceId,
+        offering: OfferingId,
+    ) -> Result<(), ProviderError> {
+        self.launch_now(instance, offering)
+    }
+
+    async fn start_task(
+        &self,
+        task: TaskId,
+        instance: InstanceId,
+        allocated: Resources,
+    ) -> Result<(), ProviderError> {
+        self.start_task_now(task, instance, allocated)
+    }
+
+    async fn stop_task(&self, task: TaskId) -> Result<(), ProviderError> {
+        self.stop_task_now(task)
+    }
+
+    async fn terminate(&self, instance: InstanceId) -> Result<(), ProviderError> {
+        self.terminate_now(instance)
+    }
+
+    async fn events(&self) -> Result<Vec<Event>, ProviderError> {
+        self.events_now()
     }
 }

@@ -8,7 +8,6 @@
 
 use std::collections::HashMap;
 
-use futures_executor::block_on;
 use sched_core::catalog::Architecture;
 use sched_core::engine::{Action, Engine, EngineError, Event};
 use sched_core::lifecycle::{RunStatus, TaskStatus};
@@ -281,7 +280,7 @@ impl Bounds {
 /// Replays `workload` under `strategy`.
 ///
 /// The trace's bounds do not depend on the replay: they are worked out
-/// beside it, on another core when rayon has one.
+/// beside it, on a thread of their own (another core, when there is one).
 ///
 /// # Errors
 /// A policy that does not fit the catalog, or a replay that cannot finish.
@@ -292,12 +291,16 @@ pub fn replay(
     options: &ReplayOptions,
 ) -> Result<StrategyReport, ReplayError> {
     let candidates = options.policy.candidates(catalog)?;
-    let (bounds, report) = rayon::join(
-        || Bounds::of(workload, &candidates),
-        || replay_unbounded(workload, catalog, strategy, options),
-    );
+    let (bounds, report) = std::thread::scope(|scope| {
+        let bounds = scope.spawn(|| Bounds::of(workload, &candidates));
+        let report = replay_unbounded(workload, catalog, strategy, options);
+        (bounds.join(), report)
+    });
     let mut report = report?;
-    report.set_bounds(bounds);
+    match bounds {
+        Ok(bounds) => report.set_bounds(bounds),
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
     Ok(report)
 }
 
@@ -528,7 +531,7 @@ fn execute<C: ClockedCloud>(
     let mut progress = false;
     let mut failed_polls = 0u32;
     loop {
-        let mut events = match block_on(cloud.events()) {
+        let mut events = match cloud.events_now() {
             Ok(events) => events,
             // A failed poll leaves the reports in place; the next one gets them.
             Err(error) if RetryPolicy::retryable(&error) && failed_polls < 64 => {
