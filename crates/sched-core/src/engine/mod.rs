@@ -14,10 +14,10 @@
 //!   and failed launches.
 //! - `run`: heartbeats (DANGLING and back), cancelling the run, and the
 //!   [`EngineSnapshot`] with its invariants.
-//! - `timers`: boots, idle instances and reclaim notices in time order, so a
-//!   decision reads the first entries instead of scanning every live instance.
-//! - `usable`: what a placement reads of each usable instance, kept beside
-//!   the records so it costs no lookup in the maps of the whole run.
+//! - `usable`: what a decision reads of each usable instance (free room,
+//!   tasks, boots in launch order, idle ones in idle order), kept beside the
+//!   records so it costs no lookup in the maps of the whole run.
+//! - `timers`: the instances under a reclaim notice, released once empty.
 //!
 //! The same engine runs in the simulator and against a real cloud.
 
@@ -109,10 +109,9 @@ pub struct Engine {
     instances: BTreeMap<InstanceId, InstanceRecord>,
     /// Instances not yet terminated: the only ones per-step scans look at.
     live: BTreeSet<InstanceId>,
-    /// Boots, idle instances and reclaim notices in time order, so a
-    /// decision need not scan every live instance for them.
-    timers: timers::Timers,
-    /// What a placement reads of each usable instance (see `usable`).
+    /// The instances under a reclaim notice (see `timers`).
+    notices: timers::Notices,
+    /// What a decision reads of each usable instance (see `usable`).
     usable: usable::UsableSet,
     /// Once submissions are closed: every task below this id has ended.
     ended_below: TaskId,
@@ -168,7 +167,7 @@ impl Engine {
             tasks: BTreeMap::new(),
             instances: BTreeMap::new(),
             live: BTreeSet::new(),
-            timers: timers::Timers::default(),
+            notices: timers::Notices::default(),
             usable: usable::UsableSet::default(),
             ended_below: TaskId(0),
             pending: BTreeSet::new(),
@@ -241,16 +240,10 @@ impl Engine {
                     .ok_or(EngineError::UnknownInstance(instance))?;
                 if record.status == InstanceStatus::Booting {
                     record.status = InstanceStatus::Ready;
-                    let launched_at = record.launched_at;
-                    let idle = record.tasks.is_empty();
-                    if idle {
+                    if record.tasks.is_empty() {
                         record.idle_since = Some(now);
                     }
                     self.to_start.extend(record.tasks.iter().copied());
-                    self.timers.booted(instance, launched_at);
-                    if idle {
-                        self.timers.idle(instance, now);
-                    }
                     self.sync_usable(instance);
                 }
                 Ok(())
@@ -421,7 +414,7 @@ impl Engine {
     /// end of a task's wait for capacity, or the heartbeat deadline.
     pub fn next_wakeup(&self) -> Option<Millis> {
         let delay = Millis::from_secs(self.policy.idle_release_s);
-        let idle = self.timers.first_idle(|id| self.instances.get(&id)).map(|since| since + delay);
+        let idle = self.usable.first_idle().map(|since| since + delay);
         let batch = self.batch_started.map(|started| self.batch_deadline(started));
         let waits = self
             .pending
@@ -474,13 +467,16 @@ impl Engine {
         }
         let id = spec.id;
         let group = self.history.group_of(&spec.process);
+        // Submitted, running, ended: room for the three statuses most tasks have.
+        let mut history = Vec::with_capacity(3);
+        history.push((now, TaskStatus::Submitted));
         self.tasks.insert(
             id,
             TaskRecord {
                 group,
                 spec,
                 status: TaskStatus::Submitted,
-                history: vec![(now, TaskStatus::Submitted)],
+                history,
                 instance: None,
                 dispatched: false,
                 attempts: 0,
@@ -555,10 +551,10 @@ impl Engine {
         let instances = &self.instances;
         // Idle long enough: since + delay <= now (nothing is, before the delay).
         let mut release = match now.0.checked_sub(delay.0) {
-            Some(by) => self.timers.idle_since(Millis(by), |id| instances.get(&id)),
+            Some(by) => self.usable.idle_since(Millis(by)),
             None => Vec::new(),
         };
-        release.extend(self.timers.emptied_under_notice(|id| instances.get(&id)));
+        release.extend(self.notices.emptied(|id| instances.get(&id)));
         release.sort_unstable();
         for id in release {
             let Some(host) = self.instances.get_mut(&id) else { continue };
@@ -618,7 +614,6 @@ impl Engine {
             }
             if host.tasks.is_empty() {
                 host.idle_since = Some(now);
-                self.timers.idle(instance, now);
             }
             self.sync_usable(instance);
         }

@@ -228,7 +228,6 @@ impl Engine {
                 },
             );
             self.live.insert(id);
-            self.timers.booting(id, now);
             self.sync_usable(id);
             info!(%id, offering = %launch.offering, ?capacity_type, price = launch.price.0, "launch");
             actions.push(super::Action::Launch { instance: id, offering: launch.offering });

@@ -30,19 +30,15 @@ impl Engine {
     /// When the oldest booting instance's boot deadline passes, if any.
     pub(super) fn boot_deadline(&self) -> Option<Millis> {
         let timeout = Millis::from_secs(self.policy.ready_timeout_s?);
-        Some(self.timers.first_boot(|id| self.instances.get(&id))? + timeout)
+        Some(self.usable.first_boot()? + timeout)
     }
 
     /// Gives up instances that did not become ready in time.
     pub(super) fn give_up_boots(&mut self, now: Millis, actions: &mut Vec<Action>) {
-        let timeout = self.policy.ready_timeout_s.map(Millis::from_secs);
-        // Late: launched_at + timeout <= now. Without a timeout nothing is,
-        // but the entries of instances that booted or ended are still dropped.
-        let by = timeout.and_then(|t| now.0.checked_sub(t.0)).map(Millis);
-        let instances = &self.instances;
-        let late = self.timers.booting_since(by, |id| instances.get(&id));
-        let timeout = timeout.unwrap_or_default();
-        for instance in late {
+        let Some(timeout) = self.policy.ready_timeout_s.map(Millis::from_secs) else { return };
+        // Late: launched_at + timeout <= now (nothing is, before the timeout).
+        let Some(by) = now.0.checked_sub(timeout.0) else { return };
+        for instance in self.usable.booting_since(Millis(by)) {
             let tasks: Vec<_> = match self.instances.get_mut(&instance) {
                 Some(record) => {
                     record.status = InstanceStatus::Terminating;
@@ -186,11 +182,6 @@ impl Engine {
             );
             engine.live.insert(id);
             engine.sync_usable(id);
-            if held.ready {
-                engine.timers.idle(id, now);
-            } else {
-                engine.timers.booting(id, now);
-            }
         }
         let open_ids: std::collections::BTreeSet<_> = open.iter().map(|s| s.id).collect();
         for spec in open {

@@ -150,7 +150,7 @@ impl Engine {
                     host.id, host.status
                 ));
             }
-            self.timers.check(host)?;
+            self.notices.check(host)?;
             if host.tasks.is_empty() || host.status != InstanceStatus::Terminated {
                 if used + host.free != host.capacity {
                     return Err(format!("{}: free room {:?} does not add up", host.id, host.free));

@@ -38,7 +38,7 @@ impl Engine {
         record.status = InstanceStatus::Reclaiming;
         info!(%instance, "reclaim notice: no new work goes here");
         let not_started: Vec<TaskId> = record.tasks.iter().copied().collect();
-        self.timers.reclaiming(instance);
+        self.notices.add(instance);
         self.sync_usable(instance);
         for task in not_started {
             let record = &self.tasks[&task];
