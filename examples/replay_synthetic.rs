@@ -32,7 +32,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let source = Workload::from_trace(&trace);
     let workload =
         if tasks == source.tasks.len() { source } else { synthetic(&source, tasks, SEED)? };
-    let options = ReplayOptions::new(Policy::default(), CloudConfig::default());
+    let mut options = ReplayOptions::new(Policy::default(), CloudConfig::default());
+    // As the replay bench: the figures, not the per-task records of `--out`.
+    options.detail = false;
 
     let start = Instant::now();
     let report = replay(&workload, &catalog, Strategy::Greedy, &options)?;
