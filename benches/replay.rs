@@ -6,8 +6,9 @@
 //! `cargo bench --bench replay`. Criterion samples nf-core/mag and a
 //! synthetic trace of 20,000 tasks (ten replays each). The one-million-task
 //! trace is replayed once, outside criterion, timed by the wall clock and
-//! written to `criterion/replay_million.json` under the target directory: at
-//! the measured rate ten samples of it would take over an hour. Under
+//! written to `criterion/replay_million.json` under the target directory:
+//! ten samples of it, plus criterion's warm-up, would take several minutes
+//! of a shared machine for one figure. Under
 //! `cargo test --all-targets` the synthetic trace has 2,000 tasks and the
 //! million-task run is skipped (see `common::full_run`). The replays collect
 //! the figures a report gives, not the per-task records `--out` draws
