@@ -6,10 +6,13 @@
 //! `cargo bench --bench replay`. Criterion samples nf-core/mag and a
 //! synthetic trace of 20,000 tasks (ten replays each). The one-million-task
 //! trace is replayed once, outside criterion, timed by the wall clock and
-//! written to `criterion/replay_million.json` under the target directory: at
-//! the measured rate ten samples of it would take over an hour. Under
+//! written to `criterion/replay_million.json` under the target directory:
+//! ten samples of it, plus criterion's warm-up, would take several minutes
+//! of a shared machine for one figure. Under
 //! `cargo test --all-targets` the synthetic trace has 2,000 tasks and the
-//! million-task run is skipped (see `common::full_run`).
+//! million-task run is skipped (see `common::full_run`). The replays collect
+//! the figures a report gives, not the per-task records `--out` draws
+//! (`ReplayOptions::detail` off), as `sched-sim replay` without `--out` does.
 
 mod common;
 
@@ -58,7 +61,9 @@ fn target_file(name: &str) -> PathBuf {
 
 fn throughput(c: &mut Criterion) {
     let catalog = common::catalog();
-    let options = ReplayOptions::new(Policy::default(), CloudConfig::default());
+    let mut options = ReplayOptions::new(Policy::default(), CloudConfig::default());
+    // The figures of the replay, not the per-task records only `--out` draws.
+    options.detail = false;
     let mag = common::workload(LARGEST);
     let sampled = synthetic(&mag, common::guarded(20_000, 2_000), common::SEED).expect("tasks");
 

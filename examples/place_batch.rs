@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use cloud_sched::policy::{AllowList, Policy};
-use cloud_sched::problem::{PendingTask, PlacementProblem};
+use cloud_sched::problem::{CandidateSet, PendingTask, PlacementProblem};
 use cloud_sched::sim::trace::{read_trace, request_of};
 use cloud_sched::solver::{Greedy, Solver};
 use cloud_sched::{Catalog, Resources, TaskId};
@@ -39,7 +39,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if let Some(list) = allow {
             policy.allowed_types = Some(AllowList::parse_csv(list)?);
         }
-        let candidates = policy.candidates(&catalog)?;
+        let candidates = CandidateSet::new(policy.candidates(&catalog)?);
         let plan = Greedy.solve(&PlacementProblem::new(tasks.clone(), &candidates));
 
         let mut fleet: BTreeMap<String, usize> = BTreeMap::new();

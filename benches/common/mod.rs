@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use cloud_sched::policy::{Candidate, Policy};
-use cloud_sched::problem::{ExistingInstance, PendingTask};
+use cloud_sched::problem::{CandidateSet, ExistingInstance, PendingTask};
 use cloud_sched::sim::trace::read_trace;
 use cloud_sched::sim::workload::synthetic::pending_batch;
 use cloud_sched::sim::workload::Workload;
@@ -44,9 +44,9 @@ pub fn catalog() -> Catalog {
 }
 
 /// Every offering of the bundled catalog the default policy allows (spot and
-/// on demand, every type).
-pub fn full_candidates(catalog: &Catalog) -> Vec<Candidate> {
-    Policy::default().candidates(catalog).expect("candidates")
+/// on demand, every type), prepared once as every solve of a bench shares it.
+pub fn full_candidates(catalog: &Catalog) -> CandidateSet {
+    CandidateSet::new(Policy::default().candidates(catalog).expect("candidates"))
 }
 
 /// Path of a bundled trace.
@@ -107,16 +107,16 @@ pub fn existing(candidates: &[Candidate], n: usize) -> Vec<ExistingInstance> {
 /// The candidates of `types` instance types spread evenly over the catalog's
 /// types in name order (every offering of each: spot and on demand, every
 /// zone), or all of them when `types` is `None`.
-pub fn catalog_subset(candidates: &[Candidate], types: Option<usize>) -> Vec<Candidate> {
+pub fn catalog_subset(candidates: &CandidateSet, types: Option<usize>) -> CandidateSet {
     let mut names: Vec<&str> = candidates.iter().map(|c| &*c.type_name).collect();
     names.sort_unstable();
     names.dedup();
     let Some(k) = types.filter(|&k| k < names.len()) else {
-        return candidates.to_vec();
+        return candidates.clone();
     };
     let keep: std::collections::HashSet<&str> =
         (0..k).map(|i| names[i * names.len() / k]).collect();
-    candidates.iter().filter(|c| keep.contains(&*c.type_name)).cloned().collect()
+    candidates.filtered(|c| keep.contains(&*c.type_name))
 }
 
 /// Number of distinct instance types among `candidates`.

@@ -19,18 +19,19 @@
 //! use std::sync::Arc;
 //! use sched_core::catalog::{Architecture, CapacityType, OfferingId, UsdPerHour};
 //! use sched_core::policy::Candidate;
-//! use sched_core::problem::{PendingTask, PlacementProblem, TaskId};
+//! use sched_core::problem::{CandidateSet, PendingTask, PlacementProblem, TaskId};
 //! use sched_core::solver::{Greedy, Solver};
 //! use sched_core::Resources;
 //!
-//! let candidates = vec![Candidate {
+//! // Prepared once (pruned, priced), then shared by every decision.
+//! let candidates = CandidateSet::new(vec![Candidate {
 //!     offering: OfferingId(0),
 //!     capacity: Resources::cpus_mib(4, 15_000),
 //!     price: UsdPerHour(0.192),
 //!     capacity_type: CapacityType::OnDemand,
 //!     arch: Architecture::X86_64,
 //!     type_name: Arc::from("m6i.xlarge"),
-//! }];
+//! }]);
 //! let tasks = (0..6)
 //!     .map(|i| PendingTask::new(TaskId(i), Resources::cpus_mib(1, 2048)))
 //!     .collect();

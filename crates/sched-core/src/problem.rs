@@ -1,11 +1,19 @@
 //! The input of one placement decision.
+//!
+//! A [`PlacementProblem`] is what changes from one decision to the next (the
+//! tasks, the free room); the offerings it may open are a [`CandidateSet`],
+//! prepared once per catalog and policy and shared by every decision.
+
+mod candidates;
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub(crate) use candidates::prune_dominated_by;
+pub use candidates::CandidateSet;
+
 use crate::catalog::{Architecture, OfferingId};
-use crate::policy::{Candidate, SpotRisk};
 use crate::resources::Resources;
 use crate::time::Millis;
 
@@ -78,28 +86,21 @@ pub struct PlacementProblem<'a> {
     pub tasks: Vec<PendingTask>,
     /// Instances with free room, running or booting.
     pub instances: Vec<ExistingInstance>,
-    /// Offerings that may be opened, as validated by the policy.
-    pub candidates: &'a [Candidate],
+    /// Offerings that may be opened, as validated by the policy, prepared
+    /// once ([`CandidateSet`]). Their reclaim risk, if the set carries one
+    /// ([`CandidateSet::risk`]), is what solvers that use it score new bins
+    /// with ([`SpotRisk::effective_price`](crate::policy::SpotRisk::effective_price));
+    /// the greedy one does, the exact one prices at the billed price.
+    pub candidates: &'a CandidateSet,
     /// Billed time before a new instance is useful (its boot), used to
     /// weigh extending an existing instance against opening a new one.
     pub launch_overhead: Millis,
-    /// Reclaim risk of the spot candidates; `None` compares them at their
-    /// billed price. Solvers that use it score new bins at
-    /// [`SpotRisk::effective_price`]; the greedy one does, the exact one
-    /// prices at the billed price.
-    pub risk: Option<&'a SpotRisk>,
 }
 
 impl<'a> PlacementProblem<'a> {
     /// A problem with no existing instances.
-    pub fn new(tasks: Vec<PendingTask>, candidates: &'a [Candidate]) -> Self {
-        PlacementProblem {
-            tasks,
-            instances: Vec::new(),
-            candidates,
-            launch_overhead: Millis(0),
-            risk: None,
-        }
+    pub fn new(tasks: Vec<PendingTask>, candidates: &'a CandidateSet) -> Self {
+        PlacementProblem { tasks, instances: Vec::new(), candidates, launch_overhead: Millis(0) }
     }
 }
 

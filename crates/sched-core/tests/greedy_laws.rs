@@ -6,10 +6,12 @@ use std::sync::Arc;
 use proptest::prelude::*;
 use sched_core::catalog::{Architecture, CapacityType, OfferingId, UsdPerHour};
 use sched_core::plan::{Placement, Plan};
-use sched_core::policy::Candidate;
-use sched_core::problem::{ExistingInstance, InstanceId, PendingTask, PlacementProblem, TaskId};
+use sched_core::policy::{Candidate, SpotRisk};
+use sched_core::problem::{
+    CandidateSet, ExistingInstance, InstanceId, PendingTask, PlacementProblem, TaskId,
+};
 use sched_core::solver::{Greedy, Solver};
-use sched_core::Resources;
+use sched_core::{Millis, Resources};
 
 fn arch() -> impl Strategy<Value = Architecture> {
     prop_oneof![Just(Architecture::X86_64), Just(Architecture::Arm64)]
@@ -153,7 +155,8 @@ proptest! {
 
     #[test]
     fn greedy_plans_obey_the_laws(candidates in candidates(), tasks in tasks(), existing in existing()) {
-        let problem = PlacementProblem { tasks, instances: existing, candidates: &candidates, launch_overhead: Default::default(), risk: None };
+        let candidates = CandidateSet::new(candidates);
+        let problem = PlacementProblem { tasks, instances: existing, candidates: &candidates, launch_overhead: Default::default() };
         let plan = Greedy.solve(&problem);
         if let Err(broken) = check(&problem, &plan) {
             prop_assert!(false, "{}", broken);
@@ -162,7 +165,8 @@ proptest! {
 
     #[test]
     fn greedy_is_deterministic(candidates in candidates(), tasks in tasks(), existing in existing()) {
-        let problem = PlacementProblem { tasks, instances: existing, candidates: &candidates, launch_overhead: Default::default(), risk: None };
+        let candidates = CandidateSet::new(candidates);
+        let problem = PlacementProblem { tasks, instances: existing, candidates: &candidates, launch_overhead: Default::default() };
         prop_assert_eq!(Greedy.solve(&problem), Greedy.solve(&problem));
     }
 
@@ -170,8 +174,56 @@ proptest! {
     fn candidate_order_does_not_change_the_cost(candidates in candidates(), tasks in tasks()) {
         let mut reversed = candidates.clone();
         reversed.reverse();
-        let a = Greedy.solve(&PlacementProblem::new(tasks.clone(), &candidates));
-        let b = Greedy.solve(&PlacementProblem::new(tasks, &reversed));
+        let a = Greedy.solve(&PlacementProblem::new(tasks.clone(), &CandidateSet::new(candidates)));
+        let b = Greedy.solve(&PlacementProblem::new(tasks, &CandidateSet::new(reversed)));
         prop_assert!((a.launch_cost_per_hour().0 - b.launch_cost_per_hour().0).abs() < 1e-9);
+    }
+
+    /// The candidates a set prunes never matter: a set of only the kept
+    /// ones, under the same reclaim risk, gives the same plan. This is what
+    /// lets the pruning happen once per set instead of once per solve.
+    #[test]
+    fn pruned_candidates_never_change_the_plan(
+        candidates in candidates(),
+        spot in prop::collection::vec((any::<bool>(), 0u32..=20), 6),
+        weight in prop_oneof![Just(0.0), 0.5f64..2.0],
+        tasks in tasks(),
+        existing in existing(),
+    ) {
+        let candidates: Vec<Candidate> = candidates
+            .into_iter()
+            .zip(&spot)
+            .map(|(mut c, &(is_spot, _))| {
+                if is_spot {
+                    c.capacity_type = sched_core::catalog::CapacityType::Spot;
+                }
+                c
+            })
+            .collect();
+        let hazards = candidates
+            .iter()
+            .zip(&spot)
+            .filter(|(c, _)| c.capacity_type == sched_core::catalog::CapacityType::Spot)
+            .map(|(c, &(_, per_mille))| (c.offering, f64::from(per_mille) / 1000.0));
+        let risk = SpotRisk::from_hazards(hazards, weight, Millis::from_secs(60));
+        let full = CandidateSet::new(candidates).with_spot_risk(risk.clone());
+        let kept = CandidateSet::new(full.non_dominated().to_vec()).with_spot_risk(risk);
+        prop_assert_eq!(kept.non_dominated(), full.non_dominated());
+        // Rooms of an offering both sets know, so both price them alike.
+        let offering = full.non_dominated()[0].offering;
+        let existing: Vec<ExistingInstance> =
+            existing.into_iter().map(|i| ExistingInstance { offering, ..i }).collect();
+        let solve = |set: &CandidateSet| {
+            let mut problem = PlacementProblem::new(tasks.clone(), set);
+            problem.instances = existing.clone();
+            problem.launch_overhead = Millis::from_secs(60);
+            Greedy.solve(&problem)
+        };
+        let (a, b) = (solve(&full), solve(&kept));
+        prop_assert_eq!(&a.assignments, &b.assignments);
+        prop_assert_eq!(&a.launches, &b.launches);
+        // Only the closest offering named for an unschedulable task may differ.
+        let ids = |plan: &Plan| plan.unschedulable.iter().map(|u| u.task).collect::<Vec<_>>();
+        prop_assert_eq!(ids(&a), ids(&b));
     }
 }

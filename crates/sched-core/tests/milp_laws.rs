@@ -11,7 +11,9 @@ use sched_core::catalog::{Architecture, CapacityType, OfferingId, UsdPerHour};
 use sched_core::plan::{Placement, Plan, SolveStatus};
 use sched_core::policy::Candidate;
 use sched_core::pricing::{pattern_lp_bound, DemandShape, PatternLimits, UnitPrices};
-use sched_core::problem::{ExistingInstance, InstanceId, PendingTask, PlacementProblem, TaskId};
+use sched_core::problem::{
+    CandidateSet, ExistingInstance, InstanceId, PendingTask, PlacementProblem, TaskId,
+};
 use sched_core::solver::{Auto, Greedy, Milp, MilpConfig, Solver};
 use sched_core::{Catalog, Millis, Policy, Resources};
 
@@ -264,6 +266,7 @@ proptest! {
         existing in existing(2),
     ) {
         let tasks = holdable_only(tasks, &candidates);
+        let candidates = CandidateSet::new(candidates);
         let mut problem = PlacementProblem::new(tasks, &candidates);
         problem.instances = existing;
         let plan = exact().solve(&problem);
@@ -282,7 +285,7 @@ proptest! {
         extra in (1u64..=8, 1u64..=32, arch()),
     ) {
         let tasks = holdable_only(tasks, &candidates);
-        let before = exact().solve(&PlacementProblem::new(tasks.clone(), &candidates));
+        let before = exact().solve(&PlacementProblem::new(tasks.clone(), &CandidateSet::new(candidates.clone())));
         let cheapest = candidates.iter().map(|c| c.price.0).fold(f64::INFINITY, f64::min);
         let mut more = candidates.clone();
         more.push(Candidate {
@@ -293,7 +296,7 @@ proptest! {
             arch: extra.2,
             type_name: Arc::from("cheaper.gen"),
         });
-        let after = exact().solve(&PlacementProblem::new(tasks, &more));
+        let after = exact().solve(&PlacementProblem::new(tasks, &CandidateSet::new(more)));
         prop_assert_eq!(after.solve.as_ref().map(|r| r.status), Some(SolveStatus::Optimal), "{:?}", after.solve);
         prop_assert!(cost(&after) <= cost(&before) + 1e-9, "{} > {}", cost(&after), cost(&before));
     }
@@ -304,7 +307,7 @@ proptest! {
         tasks in tasks(6),
     ) {
         let tasks = holdable_only(tasks, &candidates);
-        let plan = exact().solve(&PlacementProblem::new(tasks.clone(), &candidates));
+        let plan = exact().solve(&PlacementProblem::new(tasks.clone(), &CandidateSet::new(candidates.clone())));
         let shapes: Vec<DemandShape> = tasks
             .iter()
             .map(|t| DemandShape { demand: t.demand, arch: t.arch, task_seconds: 3600.0 })
@@ -330,6 +333,7 @@ proptest! {
         tasks in tasks(30),
         existing in existing(3),
     ) {
+        let candidates = CandidateSet::new(candidates);
         let mut problem = PlacementProblem::new(tasks, &candidates);
         problem.instances = existing;
         let milp = Milp::new(MilpConfig::default().with_time_limit_ms(500));
@@ -352,6 +356,7 @@ proptest! {
         tasks in tasks(12),
         existing in existing(2),
     ) {
+        let candidates = CandidateSet::new(candidates);
         let mut problem = PlacementProblem::new(tasks, &candidates);
         problem.instances = existing;
         prop_assert_eq!(without_time(exact().solve(&problem)), without_time(exact().solve(&problem)));
@@ -383,7 +388,7 @@ fn a_time_limited_large_solve_returns_a_feasible_plan_and_a_true_outcome() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let catalog = Catalog::from_csv_path(root.join("data/catalog/ec2_catalog_us-east-1.csv"))
         .expect("bundled catalog");
-    let candidates = Policy::default().candidates(&catalog).expect("candidates");
+    let candidates = CandidateSet::new(Policy::default().candidates(&catalog).expect("candidates"));
     let shapes = real_shapes();
     assert!(shapes.len() > 100);
     let tasks: Vec<PendingTask> =
@@ -439,7 +444,7 @@ fn regression_presolve_handing_back_the_mip_start_is_caught() {
         t(1, 500, 1024, Some(Architecture::Arm64)),
         t(2, 250, 11265, None),
     ];
-    let plan = exact().solve(&PlacementProblem::new(tasks, &cands));
+    let plan = exact().solve(&PlacementProblem::new(tasks, &CandidateSet::new(cands)));
     let report = plan.solve.as_ref().expect("report");
     assert_eq!(report.status, SolveStatus::Optimal, "{report:?}");
     assert!((cost(&plan) - 0.52).abs() < 1e-9, "{report:?}");

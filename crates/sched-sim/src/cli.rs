@@ -505,7 +505,8 @@ pub(crate) fn replay_options(args: &ReplayArgs) -> Result<ReplayOptions, CliErro
         .with_time_limit_ms(args.milp_time_limit_ms)
         .with_relative_gap(args.milp_gap);
     let spot = spot_market(args, &mut policy)?;
-    Ok(ReplayOptions { policy, cloud, milp, spot, faults: None })
+    // The per-task detail is what `--out` draws; without it, nothing reads it.
+    Ok(ReplayOptions { policy, cloud, milp, spot, faults: None, detail: args.out.is_some() })
 }
 
 /// The simulated spot market and the retry rules, from the spot options.

@@ -7,9 +7,11 @@
 //! and so does a [`FaultyProvider`] around any clocked cloud, so the same
 //! driver replays with and without faults.
 
+use futures_executor::block_on;
+use sched_core::engine::{Action, Event};
 use sched_core::provider::faults::{FaultCounts, FaultyProvider};
 use sched_core::provider::inventory::Inventory;
-use sched_core::provider::Provider;
+use sched_core::provider::{Provider, ProviderError, ProviderExt};
 use sched_core::time::Millis;
 
 use crate::cloud::{CloudConfig, Rental, SimCloud};
@@ -40,6 +42,16 @@ pub trait ClockedCloud: Provider {
     fn fault_counts(&self) -> Option<FaultCounts> {
         None
     }
+    /// Carries out `action` ([`ProviderExt::execute`]), at once where the
+    /// cloud never waits.
+    fn execute_now(&self, action: &Action) -> Result<(), ProviderError> {
+        block_on(self.execute(action))
+    }
+    /// The reports due now ([`Provider::events`]), at once where the cloud
+    /// never waits.
+    fn events_now(&self) -> Result<Vec<Event>, ProviderError> {
+        block_on(self.events())
+    }
 }
 
 impl ClockedCloud for SimCloud {
@@ -66,6 +78,12 @@ impl ClockedCloud for SimCloud {
     }
     fn sim(&self) -> &SimCloud {
         self
+    }
+    fn execute_now(&self, action: &Action) -> Result<(), ProviderError> {
+        SimCloud::execute_now(self, action)
+    }
+    fn events_now(&self) -> Result<Vec<Event>, ProviderError> {
+        SimCloud::events_now(self)
     }
 }
 

@@ -29,10 +29,11 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rustc_hash::FxHashMap;
 use sched_core::catalog::{
     CapacityType, Catalog, InstanceType, InterruptionBucket, OfferingId, UsdPerHour,
 };
-use sched_core::engine::Event;
+use sched_core::engine::{Action, Event};
 use sched_core::policy::{hazard_per_hour, AllowList};
 use sched_core::problem::{InstanceId, TaskId};
 use sched_core::provider::inventory::{HeldInstance, Inventory};
@@ -200,17 +201,20 @@ struct State {
     sequence: u64,
     queue: BinaryHeap<Reverse<(Millis, u64, QueuedEvent)>>,
     rentals: BTreeMap<InstanceId, Rental>,
-    running: HashMap<TaskId, InstanceId>,
+    running: FxHashMap<TaskId, InstanceId>,
     /// Peak memory a task reaches, MiB, for the tasks whose memory is enforced.
-    peaks: HashMap<TaskId, u64>,
+    /// The maps over every task of the run are ordered: ids come in roughly
+    /// increasing order, so the tasks in flight sit in a few hot leaves
+    /// rather than scattered over a hash table of the whole run.
+    peaks: BTreeMap<TaskId, u64>,
     /// Scripts of tasks added after the cloud was built (OOM retries).
-    added: HashMap<TaskId, TaskScript>,
+    added: BTreeMap<TaskId, TaskScript>,
     /// Tasks killed for memory so far, in kill order.
     oom_killed: Vec<TaskId>,
     /// Starts of a task while it still ran on another live instance.
     duplicate_starts: u64,
     /// Starts per task, for the restart tests.
-    starts: HashMap<TaskId, u32>,
+    starts: BTreeMap<TaskId, u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -247,7 +251,7 @@ impl State {
 pub struct SimCloud {
     config: CloudConfig,
     catalog: Catalog,
-    scripts: HashMap<TaskId, TaskScript>,
+    scripts: BTreeMap<TaskId, TaskScript>,
     market: SpotMarket,
     state: Mutex<State>,
 }
@@ -262,7 +266,7 @@ impl SimCloud {
         SimCloud {
             config,
             catalog,
-            scripts,
+            scripts: scripts.into_iter().collect(),
             market: SpotMarket::calm(),
             state: Mutex::new(State::default()),
         }
@@ -279,7 +283,7 @@ impl SimCloud {
     /// `peaks` (MiB) with [`OOM_EXIT_CODE`] after [`OOM_AT_FRACTION`] of its
     /// runtime. Tasks without an entry are never killed.
     pub fn with_memory_peaks(self, peaks: HashMap<TaskId, u64>) -> Self {
-        self.state().peaks = peaks;
+        self.state().peaks = peaks.into_iter().collect();
         self
     }
 
@@ -377,17 +381,13 @@ impl SimCloud {
 
     /// How many times each task was started.
     pub fn starts(&self) -> HashMap<TaskId, u32> {
-        self.state().starts.clone()
+        self.state().starts.iter().map(|(&task, &n)| (task, n)).collect()
     }
 }
 
-#[async_trait]
-impl Provider for SimCloud {
-    async fn launch(
-        &self,
-        instance: InstanceId,
-        offering: OfferingId,
-    ) -> Result<(), ProviderError> {
+impl SimCloud {
+    /// [`Provider::launch`], at once.
+    fn launch_now(&self, instance: InstanceId, offering: OfferingId) -> Result<(), ProviderError> {
         if offering.0 as usize >= self.catalog.offerings().len() {
             return Err(ProviderError::NotFound { what: offering.to_string() });
         }
@@ -432,7 +432,8 @@ impl Provider for SimCloud {
         Ok(())
     }
 
-    async fn start_task(
+    /// [`Provider::start_task`], at once.
+    fn start_task_now(
         &self,
         task: TaskId,
         instance: InstanceId,
@@ -474,13 +475,15 @@ impl Provider for SimCloud {
         Ok(())
     }
 
-    async fn stop_task(&self, task: TaskId) -> Result<(), ProviderError> {
+    /// [`Provider::stop_task`], at once.
+    fn stop_task_now(&self, task: TaskId) -> Result<(), ProviderError> {
         // The queued exit is dropped when it comes due, as the task no longer runs.
         self.state().running.remove(&task);
         Ok(())
     }
 
-    async fn terminate(&self, instance: InstanceId) -> Result<(), ProviderError> {
+    /// [`Provider::terminate`], at once.
+    fn terminate_now(&self, instance: InstanceId) -> Result<(), ProviderError> {
         let mut state = self.state();
         let now = state.now;
         let Some(rental) = state.rentals.get_mut(&instance) else {
@@ -495,7 +498,9 @@ impl Provider for SimCloud {
         Ok(())
     }
 
-    async fn events(&self) -> Result<Vec<Event>, ProviderError> {
+    /// The reports due at the clock's time, at once: [`Provider::events`]
+    /// without an executor (the simulated cloud never waits).
+    pub fn events_now(&self) -> Result<Vec<Event>, ProviderError> {
         let mut state = self.state();
         let mut out = Vec::new();
         while let Some(Reverse((at, _, event))) = state.queue.peek().copied() {
@@ -552,5 +557,54 @@ impl Provider for SimCloud {
             out.extend(event);
         }
         Ok(out)
+    }
+}
+
+impl SimCloud {
+    /// Carries out `action` at once: [`ProviderExt::execute`] without an
+    /// executor, since nothing the simulated cloud does waits.
+    ///
+    /// [`ProviderExt::execute`]: sched_core::provider::ProviderExt::execute
+    pub fn execute_now(&self, action: &Action) -> Result<(), ProviderError> {
+        match *action {
+            Action::Launch { instance, offering } => self.launch_now(instance, offering),
+            Action::StartTask { task, instance, allocated } => {
+                self.start_task_now(task, instance, allocated)
+            }
+            Action::StopTask { task } => self.stop_task_now(task),
+            Action::Terminate { instance } => self.terminate_now(instance),
+        }
+    }
+}
+
+#[async_trait]
+impl Provider for SimCloud {
+    async fn launch(
+        &self,
+        instance: InstanceId,
+        offering: OfferingId,
+    ) -> Result<(), ProviderError> {
+        self.launch_now(instance, offering)
+    }
+
+    async fn start_task(
+        &self,
+        task: TaskId,
+        instance: InstanceId,
+        allocated: Resources,
+    ) -> Result<(), ProviderError> {
+        self.start_task_now(task, instance, allocated)
+    }
+
+    async fn stop_task(&self, task: TaskId) -> Result<(), ProviderError> {
+        self.stop_task_now(task)
+    }
+
+    async fn terminate(&self, instance: InstanceId) -> Result<(), ProviderError> {
+        self.terminate_now(instance)
+    }
+
+    async fn events(&self) -> Result<Vec<Event>, ProviderError> {
+        self.events_now()
     }
 }

@@ -225,6 +225,8 @@ pub(crate) fn sweep_command(args: &SweepArgs) -> Result<String, CliError> {
     for &provisioning in &args.provisionings {
         let mut options = replay_options(replay)?;
         options.policy.provisioning = provisioning.into();
+        // A sweep reads the figures only.
+        options.detail = false;
         let bounds = Bounds::of(&workload, &options.policy.candidates(&catalog)?);
         for &strategy in &args.strategies {
             // Seeds wrap past u64::MAX: any seed is valid, and a sweep from

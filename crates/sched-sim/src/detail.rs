@@ -2,8 +2,9 @@
 //! pictures of `--out` (they stay out of the JSON report, which would grow
 //! with every task).
 
-use std::collections::HashMap;
+use std::fmt::Write as _;
 
+use rustc_hash::FxHashMap;
 use sched_core::catalog::CapacityType;
 use sched_core::engine::Engine;
 use sched_core::resources::Resources;
@@ -100,8 +101,8 @@ pub fn collect(
 ) -> ReplayDetail {
     let end = cloud.now();
     let rentals = cloud.rentals();
-    let by_instance: HashMap<_, _> = rentals.iter().map(|r| (r.instance, r)).collect();
-    let usage: HashMap<_, _> = workload
+    let by_instance: FxHashMap<_, _> = rentals.iter().map(|r| (r.instance, r)).collect();
+    let usage: std::collections::BTreeMap<_, _> = workload
         .tasks
         .iter()
         .map(|t| {
@@ -111,7 +112,8 @@ pub fn collect(
         })
         .collect();
     let original = |id| guard.and_then(|g| g.retries().get(&id).copied());
-    let mut detail = ReplayDetail::default();
+    let mut detail =
+        ReplayDetail { tasks: Vec::with_capacity(engine.tasks().len()), ..ReplayDetail::default() };
     for record in engine.tasks().values() {
         let root = original(record.spec.id).unwrap_or(record.spec.id);
         let (cores, peak) = usage.get(&root).copied().unwrap_or((None, None));
@@ -137,11 +139,12 @@ pub fn collect(
             });
         }
         let last = record.runs.last().and_then(|r| by_instance.get(&r.instance));
-        let history: Vec<String> = record
-            .history
-            .iter()
-            .map(|(at, status)| format!("{status}@{:.1}", at.as_secs_f64()))
-            .collect();
+        let mut history = String::with_capacity(24 * record.history.len());
+        for (i, (at, status)) in record.history.iter().enumerate() {
+            let sep = if i == 0 { "" } else { ";" };
+            // Writing to a String cannot fail.
+            let _ = write!(history, "{sep}{status}@{:.1}", at.as_secs_f64());
+        }
         detail.tasks.push(TaskRow {
             strategy: strategy.to_string(),
             task_id: record.spec.id.0,
@@ -158,7 +161,7 @@ pub fn collect(
             cost_share_usd,
             attempts: record.attempts,
             status: record.status.to_string(),
-            status_history: history.join(";"),
+            status_history: history,
         });
     }
     detail.runs.sort_by(|a, b| a.from_s.total_cmp(&b.from_s));

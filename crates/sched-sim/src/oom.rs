@@ -133,7 +133,12 @@ pub fn account(
                 .collect()
         })
         .unwrap_or_default();
-    let rentals: HashMap<_, _> = cloud.rentals().into_iter().map(|r| (r.instance, r)).collect();
+    // Only the instances of killed tasks are looked up: none, most of the time.
+    let rentals: HashMap<_, _> = if killed.is_empty() {
+        HashMap::new()
+    } else {
+        cloud.rentals().into_iter().map(|r| (r.instance, r)).collect()
+    };
     let mut killed_work_usd = 0.0;
     for id in &killed {
         let Some(record) = engine.tasks().get(id) else { continue };

@@ -78,18 +78,18 @@ pub fn predict_with(
 ) -> Result<(Prediction, Vec<StrategyReport>), ReplayError> {
     let bounds = Bounds::of(workload, &options.policy.candidates(catalog)?);
     let draws = draws.max(1);
-    let mut reports: Vec<StrategyReport> = (0..draws as u64)
+    let reports: Vec<StrategyReport> = (0..draws as u64)
         .into_par_iter()
         .map(|i| {
             let mut seeded = options.clone();
             seeded.spot.seed = first_seed.wrapping_add(i);
+            // Only the first draw's per-task detail is kept (it is what `--out` draws).
+            seeded.detail = options.detail && i == 0;
             let report = replay_with_bounds(workload, catalog, strategy, &seeded, bounds);
             on_draw();
             report
         })
         .collect::<Result<Vec<_>, _>>()?;
-    // Only the first draw's per-task detail is kept (it is what `--out` draws).
-    reports.iter_mut().skip(1).for_each(|r| r.detail = None);
     Ok((summarize(strategy, &reports, first_seed), reports))
 }
 

@@ -17,12 +17,11 @@
 
 use std::collections::BTreeMap;
 
-use futures_executor::block_on;
 use sched_core::engine::InstanceStatus;
 use sched_core::engine::{Action, Engine, Event, LaunchFailure};
 use sched_core::lifecycle::TaskStatus;
 use sched_core::provider::retry::RetryPolicy;
-use sched_core::provider::{ProviderError, ProviderExt};
+use sched_core::provider::ProviderError;
 use sched_core::time::Millis;
 use serde::Serialize;
 use tracing::warn;
@@ -155,7 +154,7 @@ impl Recovery {
         attempt: u32,
     ) -> Result<Option<Event>, ReplayError> {
         let now = cloud.now();
-        let error = match block_on(cloud.execute(&action)) {
+        let error = match cloud.execute_now(&action) {
             Ok(()) => {
                 if attempt > 0 {
                     self.report.recoveries += 1;

@@ -14,6 +14,10 @@
 //!   and failed launches.
 //! - `run`: heartbeats (DANGLING and back), cancelling the run, and the
 //!   [`EngineSnapshot`] with its invariants.
+//! - `usable`: what a decision reads of each usable instance (free room,
+//!   tasks, boots in launch order, idle ones in idle order), kept beside the
+//!   records so it costs no lookup in the maps of the whole run.
+//! - `timers`: the instances under a reclaim notice, released once empty.
 //!
 //! The same engine runs in the simulator and against a real cloud.
 
@@ -24,6 +28,8 @@ mod recover;
 mod run;
 mod spot;
 mod state;
+mod timers;
+mod usable;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -35,10 +41,10 @@ pub use io::{Action, Event, LaunchFailure, TaskSpec};
 pub use run::{EngineSnapshot, Shortage};
 pub use state::{InstanceEnd, InstanceRecord, InstanceStatus, RunAttempt, TaskRecord, WaitReason};
 
-use crate::catalog::{CapacityType, OfferingId};
+use crate::catalog::OfferingId;
 use crate::lifecycle::{RunStatus, TaskStatus, TransitionError};
 use crate::policy::{Candidate, Policy, SpotRisk};
-use crate::problem::{InstanceId, TaskId};
+use crate::problem::{CandidateSet, InstanceId, TaskId};
 use crate::solver::Solver;
 use crate::time::Millis;
 
@@ -92,12 +98,9 @@ pub enum EngineError {
 /// The scheduler's state machine for one run.
 pub struct Engine {
     policy: Policy,
-    candidates: Vec<Candidate>,
-    /// The spot candidates, and the on-demand ones, each sorted as given.
-    spot_candidates: Vec<Candidate>,
-    on_demand_candidates: Vec<Candidate>,
+    /// The offerings of each pool (all, spot, on demand), prepared once.
+    pools: place::Pools,
     solver: Box<dyn Solver>,
-    risk: Option<SpotRisk>,
     run_status: RunStatus,
     /// What a heartbeat after DANGLING returns the run to.
     status_before_dangling: RunStatus,
@@ -106,6 +109,12 @@ pub struct Engine {
     instances: BTreeMap<InstanceId, InstanceRecord>,
     /// Instances not yet terminated: the only ones per-step scans look at.
     live: BTreeSet<InstanceId>,
+    /// The instances under a reclaim notice (see `timers`).
+    notices: timers::Notices,
+    /// What a decision reads of each usable instance (see `usable`).
+    usable: usable::UsableSet,
+    /// Once submissions are closed: every task below this id has ended.
+    ended_below: TaskId,
     /// Submitted tasks with no placement yet, in submission order.
     pending: BTreeSet<(Millis, TaskId)>,
     /// Tasks placed on a ready instance but not yet started.
@@ -148,22 +157,19 @@ impl Engine {
             max_spot_attempts = policy.max_spot_attempts,
             "engine configured"
         );
-        let of = |kind: CapacityType| -> Vec<Candidate> {
-            candidates.iter().filter(|c| c.capacity_type == kind).cloned().collect()
-        };
         Engine {
-            spot_candidates: of(CapacityType::Spot),
-            on_demand_candidates: of(CapacityType::OnDemand),
+            pools: place::Pools::new(CandidateSet::new(candidates)),
             policy,
-            candidates,
             solver,
-            risk: None,
             run_status: RunStatus::Active,
             status_before_dangling: RunStatus::Active,
             submissions_closed: false,
             tasks: BTreeMap::new(),
             instances: BTreeMap::new(),
             live: BTreeSet::new(),
+            notices: timers::Notices::default(),
+            usable: usable::UsableSet::default(),
+            ended_below: TaskId(0),
             pending: BTreeSet::new(),
             to_start: BTreeSet::new(),
             to_stop: BTreeSet::new(),
@@ -180,7 +186,7 @@ impl Engine {
     /// chosen (see [`SpotRisk`]); without it they compare at their billed price.
     pub fn with_spot_risk(mut self, risk: SpotRisk) -> Self {
         debug!(weight = risk.weight(), "spot risk weighting on");
-        self.risk = Some(risk);
+        self.pools = place::Pools::new(self.pools.all().clone().with_spot_risk(risk));
         self
     }
 
@@ -206,7 +212,7 @@ impl Engine {
 
     /// The offerings the engine may open.
     pub fn candidates(&self) -> &[Candidate] {
-        &self.candidates
+        self.pools.all()
     }
 
     /// Applies one event. Refused events change nothing.
@@ -228,14 +234,17 @@ impl Engine {
         match event {
             Event::TaskSubmitted(spec) => self.submit(now, spec),
             Event::InstanceReady { instance } => {
-                let record = self.instance_mut(instance)?;
+                let record = self
+                    .instances
+                    .get_mut(&instance)
+                    .ok_or(EngineError::UnknownInstance(instance))?;
                 if record.status == InstanceStatus::Booting {
                     record.status = InstanceStatus::Ready;
                     if record.tasks.is_empty() {
                         record.idle_since = Some(now);
                     }
-                    let waiting: Vec<TaskId> = record.tasks.iter().copied().collect();
-                    self.to_start.extend(waiting);
+                    self.to_start.extend(record.tasks.iter().copied());
+                    self.sync_usable(instance);
                 }
                 Ok(())
             }
@@ -245,6 +254,8 @@ impl Engine {
                 let record = self.instance_mut(instance)?;
                 record.status = InstanceStatus::Terminated;
                 record.ended.get_or_insert(InstanceEnd::Released);
+                self.live.remove(&instance);
+                self.sync_usable(instance);
                 // A backend that ends an instance on its own takes its tasks with it.
                 self.lose_tasks(now, instance);
                 Ok(())
@@ -298,12 +309,15 @@ impl Engine {
         if !was_unknown {
             record.started_at = Some(now);
             if let Some(instance) = record.instance {
+                // Most tasks run once: room for exactly the runs there are.
+                record.runs.reserve_exact(1);
                 record.runs.push(RunAttempt {
                     instance,
                     started_at: now,
                     ended_at: None,
                     outcome: None,
                 });
+                self.sync_usable(instance);
             }
         }
         Ok(())
@@ -382,9 +396,6 @@ impl Engine {
     /// last task has ended.
     pub fn decide(&mut self, now: Millis) -> Vec<Action> {
         let mut actions = Vec::new();
-        let instances = &self.instances;
-        self.live
-            .retain(|id| instances.get(id).is_some_and(|i| i.status != InstanceStatus::Terminated));
         self.check_heartbeat(now);
         self.give_up_boots(now, &mut actions);
         self.place_pending(now, &mut actions);
@@ -403,14 +414,7 @@ impl Engine {
     /// end of a task's wait for capacity, or the heartbeat deadline.
     pub fn next_wakeup(&self) -> Option<Millis> {
         let delay = Millis::from_secs(self.policy.idle_release_s);
-        let idle = self
-            .live
-            .iter()
-            .map(|id| &self.instances[id])
-            .filter(|i| i.status == InstanceStatus::Ready)
-            .filter_map(|i| i.idle_since)
-            .map(|since| since + delay)
-            .min();
+        let idle = self.usable.first_idle().map(|since| since + delay);
         let batch = self.batch_started.map(|started| self.batch_deadline(started));
         let waits = self
             .pending
@@ -431,6 +435,23 @@ impl Engine {
         self.tasks.values().all(|t| t.status.is_terminal())
     }
 
+    /// [`Engine::all_tasks_ended`] once submissions are closed, resuming
+    /// where the last call stopped: no task comes any more and an ended task
+    /// stays ended, so the tasks found ended need no second look.
+    fn closed_tasks_ended(&mut self) -> bool {
+        let open = self.tasks.range(self.ended_below..).find(|(_, t)| !t.status.is_terminal());
+        match open {
+            Some((&id, _)) => {
+                self.ended_below = id;
+                false
+            }
+            None => {
+                self.ended_below = self.tasks.keys().next_back().copied().unwrap_or(TaskId(0));
+                true
+            }
+        }
+    }
+
     fn submit(&mut self, now: Millis, spec: TaskSpec) -> Result<(), EngineError> {
         if self.submissions_closed {
             return Err(EngineError::SubmissionsClosed(spec.id));
@@ -446,13 +467,16 @@ impl Engine {
         }
         let id = spec.id;
         let group = self.history.group_of(&spec.process);
+        // Submitted, running, ended: room for the three statuses most tasks have.
+        let mut history = Vec::with_capacity(3);
+        history.push((now, TaskStatus::Submitted));
         self.tasks.insert(
             id,
             TaskRecord {
                 group,
                 spec,
                 status: TaskStatus::Submitted,
-                history: vec![(now, TaskStatus::Submitted)],
+                history,
                 instance: None,
                 dispatched: false,
                 attempts: 0,
@@ -492,6 +516,12 @@ impl Engine {
         if host.status == InstanceStatus::Ready {
             self.to_start.insert(task);
         }
+        self.sync_usable(instance);
+    }
+
+    /// Refreshes the placement's copy of `instance` from the records.
+    fn sync_usable(&mut self, instance: InstanceId) {
+        self.usable.sync(instance, self.instances.get(&instance), &self.tasks);
     }
 
     fn start_ready(&mut self, actions: &mut Vec<Action>) {
@@ -514,26 +544,38 @@ impl Engine {
         }
     }
 
+    /// Releases instances idle for the policy's delay, and instances under a
+    /// reclaim notice that hold nothing any more, in id order.
     fn release_idle(&mut self, now: Millis, actions: &mut Vec<Action>) {
         let delay = Millis::from_secs(self.policy.idle_release_s);
-        for id in &self.live {
-            let Some(host) = self.instances.get_mut(id) else { continue };
-            let idle_long_enough = host.idle_since.is_some_and(|since| now >= since + delay);
-            if host.status == InstanceStatus::Ready && host.tasks.is_empty() && idle_long_enough {
+        let instances = &self.instances;
+        // Idle long enough: since + delay <= now (nothing is, before the delay).
+        let mut release = match now.0.checked_sub(delay.0) {
+            Some(by) => self.usable.idle_since(Millis(by)),
+            None => Vec::new(),
+        };
+        release.extend(self.notices.emptied(|id| instances.get(&id)));
+        release.sort_unstable();
+        for id in release {
+            let Some(host) = self.instances.get_mut(&id) else { continue };
+            if !host.tasks.is_empty() {
+                continue;
+            }
+            if host.status == InstanceStatus::Ready {
                 host.status = InstanceStatus::Terminating;
                 info!(instance = %host.id, "release idle instance");
-                actions.push(Action::Terminate { instance: host.id });
-            } else if host.status == InstanceStatus::Reclaiming && host.tasks.is_empty() {
+            } else {
                 // Nothing left to finish before the reclaim: stop paying now.
                 host.status = InstanceStatus::Terminating;
                 info!(instance = %host.id, "release empty instance under reclaim notice");
-                actions.push(Action::Terminate { instance: host.id });
             }
+            actions.push(Action::Terminate { instance: host.id });
+            self.sync_usable(id);
         }
     }
 
     fn maybe_finish(&mut self, actions: &mut Vec<Action>) {
-        if !self.submissions_closed || !self.all_tasks_ended() {
+        if !self.submissions_closed || !self.closed_tasks_ended() {
             return;
         }
         if self.run_status == RunStatus::Active || self.run_status == RunStatus::Dangling {
@@ -545,6 +587,7 @@ impl Engine {
                 host.status = InstanceStatus::Terminating;
                 info!(instance = %host.id, "release at end of run");
                 actions.push(Action::Terminate { instance: host.id });
+                self.usable.sync(*id, Some(host), &self.tasks);
             }
         }
         let all_gone =
@@ -572,21 +615,21 @@ impl Engine {
             if host.tasks.is_empty() {
                 host.idle_since = Some(now);
             }
+            self.sync_usable(instance);
         }
     }
 
     /// Expected time until every task on `host` has ended, from per-process
     /// history; `None` when some task's process has no history yet.
-    fn busy_for(&self, now: Millis, host: &InstanceRecord) -> Option<Millis> {
+    fn busy_for(&self, now: Millis, host: &usable::Usable) -> Option<Millis> {
         let boot_left =
             (host.launched_at + Millis::from_secs(self.policy.launch_overhead_s)).since(now);
         let mut longest = Millis(0);
-        for id in &host.tasks {
-            let record = &self.tasks[id];
-            let expected = self.history.expected(record.group)?;
-            let left = match record.started_at {
+        for &(group, started_at) in &host.tasks {
+            let expected = self.history.expected(group)?;
+            let left = match started_at {
                 Some(started) => expected.since(now.since(started)),
-                None if host.status == InstanceStatus::Booting => expected + boot_left,
+                None if host.booting => expected + boot_left,
                 None => expected,
             };
             longest = longest.max(left);

@@ -13,17 +13,24 @@
 //! that no pass places but some allowed offering could hold waits, with the
 //! reason, until the first of those shortages ends; only a task no allowed
 //! offering can hold at all is UNSCHEDULABLE.
+//!
+//! The offerings of each pool are a [`CandidateSet`], prepared (pruned,
+//! priced) when the engine is built; while some offerings are short, the
+//! pools without them are prepared once per set of short offerings, not per
+//! decision.
 
-use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 use tracing::{debug, info};
 
 use super::{set_status, Engine, InstanceRecord, InstanceStatus, WaitReason};
-use crate::catalog::Architecture;
+use crate::catalog::{Architecture, CapacityType, OfferingId};
 use crate::lifecycle::{RunStatus, TaskStatus};
 use crate::plan::{unschedulable_reason, Placement};
 use crate::policy::{Candidate, ProvisioningModel};
-use crate::problem::{arch_ok, ExistingInstance, PendingTask, PlacementProblem, TaskId};
+use crate::problem::{
+    arch_ok, CandidateSet, ExistingInstance, PendingTask, PlacementProblem, TaskId,
+};
 use crate::time::Millis;
 
 /// Which offerings one pass may open.
@@ -32,6 +39,67 @@ enum Pool {
     All,
     Spot,
     OnDemand,
+}
+
+impl Pool {
+    fn index(self) -> usize {
+        match self {
+            Pool::All => 0,
+            Pool::Spot => 1,
+            Pool::OnDemand => 2,
+        }
+    }
+}
+
+/// The offerings each pool may open, prepared once, and the pools without
+/// the offerings short of capacity, prepared when that list changes.
+#[derive(Debug)]
+pub(super) struct Pools {
+    /// All, spot and on demand, in [`Pool::index`] order.
+    base: [CandidateSet; 3],
+    /// Each pool without the offerings it was built without (in id order).
+    short_of: [Option<(Vec<OfferingId>, CandidateSet)>; 3],
+}
+
+impl Pools {
+    pub(super) fn new(all: CandidateSet) -> Self {
+        let spot = all.filtered(|c| c.capacity_type == CapacityType::Spot);
+        let on_demand = all.filtered(|c| c.capacity_type == CapacityType::OnDemand);
+        Pools { base: [all, spot, on_demand], short_of: [None, None, None] }
+    }
+
+    /// Every allowed offering.
+    pub(super) fn all(&self) -> &CandidateSet {
+        &self.base[0]
+    }
+
+    /// Prepares `pool` without the offerings in `shortages`, unless it is
+    /// prepared for exactly those already.
+    fn refresh(&mut self, pool: Pool, shortages: &BTreeMap<OfferingId, Millis>) {
+        if shortages.is_empty() {
+            return;
+        }
+        let slot = &mut self.short_of[pool.index()];
+        if slot.as_ref().is_some_and(|(short, _)| short.iter().eq(shortages.keys())) {
+            return;
+        }
+        let set = self.base[pool.index()].filtered(|c| !shortages.contains_key(&c.offering));
+        debug!(
+            short = shortages.len(),
+            candidates = set.len(),
+            "pool prepared without short offerings"
+        );
+        *slot = Some((shortages.keys().copied().collect(), set));
+    }
+
+    /// `pool` without the offerings in `shortages`, as [`Pools::refresh`]
+    /// prepared it (the whole pool when nothing is short).
+    fn available(&self, pool: Pool, shortages: &BTreeMap<OfferingId, Millis>) -> &CandidateSet {
+        match &self.short_of[pool.index()] {
+            Some((short, set)) if !shortages.is_empty() && short.iter().eq(shortages.keys()) => set,
+            _ => &self.base[pool.index()],
+        }
+    }
 }
 
 impl Engine {
@@ -104,25 +172,6 @@ impl Engine {
         }
     }
 
-    /// The pool's offerings that are not short of capacity now.
-    fn available(&self, pool: Pool) -> Cow<'_, [Candidate]> {
-        let list = match pool {
-            Pool::All => &self.candidates,
-            Pool::Spot => &self.spot_candidates,
-            Pool::OnDemand => &self.on_demand_candidates,
-        };
-        if self.shortages.is_empty() {
-            Cow::Borrowed(list)
-        } else {
-            Cow::Owned(
-                list.iter()
-                    .filter(|c| !self.shortages.contains_key(&c.offering))
-                    .cloned()
-                    .collect(),
-            )
-        }
-    }
-
     /// One solver call over `ids` and `pool`; returns the tasks it could not
     /// place. Launches are held while the batch window is open, so tasks that
     /// arrive moments apart are packed together; placements on existing
@@ -139,14 +188,13 @@ impl Engine {
         if ids.is_empty() {
             return Vec::new();
         }
+        self.pools.refresh(pool, &self.shortages);
         let plan = {
-            let candidates = self.available(pool);
             let problem = PlacementProblem {
                 tasks: ids.iter().map(|id| self.pending_task(*id)).collect(),
                 instances: self.open_room(now, pool),
-                candidates: &candidates,
+                candidates: self.pools.available(pool, &self.shortages),
                 launch_overhead: Millis::from_secs(self.policy.launch_overhead_s),
-                risk: self.risk.as_ref(),
             };
             self.solver.solve(&problem)
         };
@@ -160,10 +208,9 @@ impl Engine {
         for launch in plan.launches.iter().filter(|_| !hold) {
             let id = super::InstanceId(self.next_instance);
             self.next_instance += 1;
-            let known = self.candidates.iter().find(|c| c.offering == launch.offering);
+            let known = self.pools.all().get(launch.offering);
             let arch = known.map_or(Architecture::X86_64, |c| c.arch);
-            let capacity_type =
-                known.map_or(crate::catalog::CapacityType::OnDemand, |c| c.capacity_type);
+            let capacity_type = known.map_or(CapacityType::OnDemand, |c| c.capacity_type);
             self.instances.insert(
                 id,
                 InstanceRecord {
@@ -181,6 +228,7 @@ impl Engine {
                 },
             );
             self.live.insert(id);
+            self.sync_usable(id);
             info!(%id, offering = %launch.offering, ?capacity_type, price = launch.price.0, "launch");
             actions.push(super::Action::Launch { instance: id, offering: launch.offering });
             launched.push(id);
@@ -207,9 +255,9 @@ impl Engine {
             let probe = self.pending_task(id);
             let holds =
                 |c: &&Candidate| probe.demand.fits_in(&c.capacity) && arch_ok(probe.arch, c.arch);
-            let fitting: Vec<&Candidate> = self.candidates.iter().filter(holds).collect();
+            let fitting: Vec<&Candidate> = self.pools.all().iter().filter(holds).collect();
             if fitting.is_empty() {
-                let reason = unschedulable_reason(&probe, &self.candidates);
+                let reason = unschedulable_reason(&probe, self.pools.all());
                 let Some(record) = self.tasks.get_mut(&id) else { continue };
                 debug!(task = %id, %reason, "unschedulable");
                 if set_status(record, now, TaskStatus::Unschedulable).is_ok() {
@@ -247,24 +295,76 @@ impl Engine {
     /// for tasks that must not meet a reclaim: it offers no spot room.
     fn open_room(&self, now: Millis, pool: Pool) -> Vec<ExistingInstance> {
         let spot_ok = pool != Pool::OnDemand;
-        self.live
-            .iter()
-            .map(|id| &self.instances[id])
-            .filter(|i| i.is_usable() && !i.free.is_zero())
-            .filter(|i| spot_ok || i.capacity_type != crate::catalog::CapacityType::Spot)
-            .map(|i| ExistingInstance {
-                id: i.id,
-                offering: i.offering,
-                arch: i.arch,
-                free: i.free,
-                busy_for: self.busy_for(now, i),
-            })
-            .collect()
+        let mut rooms = Vec::with_capacity(self.usable.len());
+        rooms.extend(
+            self.usable
+                .iter()
+                .filter(|(_, i)| !i.free.is_zero())
+                .filter(|(_, i)| spot_ok || i.capacity_type != CapacityType::Spot)
+                .map(|(&id, i)| ExistingInstance {
+                    id,
+                    offering: i.offering,
+                    arch: i.arch,
+                    free: i.free,
+                    busy_for: self.busy_for(now, i),
+                }),
+        );
+        rooms
     }
 
     pub(super) fn batch_deadline(&self, started: Millis) -> Millis {
         let idle_end = self.last_submit + Millis(self.policy.batch_idle_ms);
         let max_end = started + Millis(self.policy.batch_max_ms);
         idle_end.min(max_end)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::candidate;
+
+    proptest::proptest! {
+        /// Whatever the sequence of short lists, a pool offers exactly what
+        /// preparing it afresh without the short offerings would.
+        #[test]
+        fn prepared_pools_match_a_fresh_preparation(
+            specs in proptest::collection::vec((1u64..8, 1u64..16, 1u32..100, proptest::bool::ANY), 1..12),
+            steps in proptest::collection::vec(proptest::collection::btree_set(0u32..12, 0..5), 1..8),
+        ) {
+            let all: Vec<Candidate> = specs
+                .iter()
+                .enumerate()
+                .map(|(i, &(cpus, gib, cents, spot))| {
+                    let mut c = candidate(i as u32, cpus, gib * 1024, f64::from(cents) / 100.0);
+                    if spot {
+                        c.capacity_type = CapacityType::Spot;
+                    }
+                    c
+                })
+                .collect();
+            let mut pools = Pools::new(CandidateSet::new(all.clone()));
+            for short in steps {
+                let shortages: BTreeMap<OfferingId, Millis> =
+                    short.iter().map(|&id| (OfferingId(id), Millis(1))).collect();
+                for (pool, kind) in [
+                    (Pool::All, None),
+                    (Pool::Spot, Some(CapacityType::Spot)),
+                    (Pool::OnDemand, Some(CapacityType::OnDemand)),
+                ] {
+                    pools.refresh(pool, &shortages);
+                    let fresh = CandidateSet::new(
+                        all.iter()
+                            .filter(|c| kind.is_none_or(|k| c.capacity_type == k))
+                            .filter(|c| !shortages.contains_key(&c.offering))
+                            .cloned()
+                            .collect(),
+                    );
+                    let got = pools.available(pool, &shortages);
+                    proptest::prop_assert_eq!(got.candidates(), fresh.candidates());
+                    proptest::prop_assert_eq!(got.non_dominated(), fresh.non_dominated());
+                }
+            }
+        }
     }
 }

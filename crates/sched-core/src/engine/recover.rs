@@ -30,27 +30,15 @@ impl Engine {
     /// When the oldest booting instance's boot deadline passes, if any.
     pub(super) fn boot_deadline(&self) -> Option<Millis> {
         let timeout = Millis::from_secs(self.policy.ready_timeout_s?);
-        self.live
-            .iter()
-            .map(|id| &self.instances[id])
-            .filter(|i| i.status == InstanceStatus::Booting)
-            .map(|i| i.launched_at + timeout)
-            .min()
+        Some(self.usable.first_boot()? + timeout)
     }
 
     /// Gives up instances that did not become ready in time.
     pub(super) fn give_up_boots(&mut self, now: Millis, actions: &mut Vec<Action>) {
         let Some(timeout) = self.policy.ready_timeout_s.map(Millis::from_secs) else { return };
-        let late: Vec<_> = self
-            .live
-            .iter()
-            .filter(|id| {
-                let i = &self.instances[id];
-                i.status == InstanceStatus::Booting && now >= i.launched_at + timeout
-            })
-            .copied()
-            .collect();
-        for instance in late {
+        // Late: launched_at + timeout <= now (nothing is, before the timeout).
+        let Some(by) = now.0.checked_sub(timeout.0) else { return };
+        for instance in self.usable.booting_since(Millis(by)) {
             let tasks: Vec<_> = match self.instances.get_mut(&instance) {
                 Some(record) => {
                     record.status = InstanceStatus::Terminating;
@@ -59,6 +47,7 @@ impl Engine {
                 }
                 None => continue,
             };
+            self.sync_usable(instance);
             warn!(
                 %instance,
                 timeout_s = timeout.as_secs_f64(),
@@ -102,6 +91,8 @@ impl Engine {
                 record.status = InstanceStatus::Terminated;
                 record.ended.get_or_insert(InstanceEnd::Released);
             }
+            self.live.remove(&instance);
+            self.sync_usable(instance);
             self.lose_tasks(now, instance);
         }
         for (&task, &instance) in &inventory.running {
@@ -167,7 +158,7 @@ impl Engine {
         }
         for (&id, held) in &inventory.instances {
             engine.next_instance = engine.next_instance.max(id.0 + 1);
-            let Some(known) = engine.candidates.iter().find(|c| c.offering == held.offering) else {
+            let Some(known) = engine.pools.all().get(held.offering) else {
                 warn!(instance = %id, offering = %held.offering, "resume: offering not allowed; terminating");
                 actions.push(Action::Terminate { instance: id });
                 continue;
@@ -190,6 +181,7 @@ impl Engine {
                 },
             );
             engine.live.insert(id);
+            engine.sync_usable(id);
         }
         let open_ids: std::collections::BTreeSet<_> = open.iter().map(|s| s.id).collect();
         for spec in open {
@@ -235,6 +227,7 @@ impl Engine {
         super::set_status(record, now, TaskStatus::Running).map_err(|_| ())?;
         record.started_at = Some(now);
         record.runs.push(RunAttempt { instance, started_at: now, ended_at: None, outcome: None });
+        self.sync_usable(instance);
         self.to_start.remove(&task);
         Ok(())
     }

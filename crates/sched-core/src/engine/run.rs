@@ -114,7 +114,10 @@ impl Engine {
 
     /// Checks what must always hold, and says what does not: every task is
     /// on at most one instance, and exactly on the one it names; no instance
-    /// holds more than its capacity, and its free room is what is left; a
+    /// holds more than its capacity, and its free room is what is left; the
+    /// engine's indices of live, booting, idle and noticed instances hold
+    /// every instance they should, and its copy of the usable ones matches
+    /// the records; a
     /// running task is on an instance that has not ended; an ended task holds
     /// no room; pending tasks are SUBMITTED and unplaced; no task has been
     /// started more often than the policy allows.
@@ -141,6 +144,13 @@ impl Engine {
                     host.id, host.capacity
                 ));
             }
+            if self.live.contains(&host.id) == (host.status == InstanceStatus::Terminated) {
+                return Err(format!(
+                    "{} ({:?}) is wrongly in or out of the live set",
+                    host.id, host.status
+                ));
+            }
+            self.notices.check(host)?;
             if host.tasks.is_empty() || host.status != InstanceStatus::Terminated {
                 if used + host.free != host.capacity {
                     return Err(format!("{}: free room {:?} does not add up", host.id, host.free));
@@ -149,6 +159,7 @@ impl Engine {
                 return Err(format!("{} ended holding tasks", host.id));
             }
         }
+        self.usable.check(&self.instances, &self.tasks)?;
         let pending: Vec<TaskId> = self.pending.iter().map(|&(_, id)| id).collect();
         for task in self.tasks.values() {
             let id = task.spec.id;

@@ -38,6 +38,8 @@ impl Engine {
         record.status = InstanceStatus::Reclaiming;
         info!(%instance, "reclaim notice: no new work goes here");
         let not_started: Vec<TaskId> = record.tasks.iter().copied().collect();
+        self.notices.add(instance);
+        self.sync_usable(instance);
         for task in not_started {
             let record = &self.tasks[&task];
             if record.status == TaskStatus::Submitted && !record.dispatched {
@@ -62,6 +64,8 @@ impl Engine {
         record.status = InstanceStatus::Terminated;
         record.ended = Some(InstanceEnd::Reclaimed);
         info!(%instance, tasks = record.tasks.len(), "instance reclaimed");
+        self.live.remove(&instance);
+        self.sync_usable(instance);
         self.lose_tasks(now, instance);
         Ok(())
     }
@@ -91,6 +95,8 @@ impl Engine {
         let capacity_type = record.capacity_type;
         let tasks: Vec<TaskId> = std::mem::take(&mut record.tasks).into_iter().collect();
         record.free = record.capacity;
+        self.live.remove(&instance);
+        self.sync_usable(instance);
         self.shortages.insert(offering, now + ttl);
 
         let max = self.policy.max_spot_attempts;

@@ -106,12 +106,34 @@ impl SpotRisk {
     /// living `runtime` (unknown: one hour) added; its billed price for on
     /// demand or when the weight is 0.
     pub fn effective_price(&self, candidate: &Candidate, runtime: Option<Millis>) -> f64 {
-        let hazard = self.hazard(candidate.offering);
-        if hazard <= 0.0 || self.weight <= 0.0 {
-            return candidate.price.0;
-        }
+        self.effective_price_at(candidate.price.0, self.hazard(candidate.offering), runtime)
+    }
+
+    /// [`SpotRisk::effective_price`] of a candidate of billed `price` and
+    /// hourly `hazard` already looked up (a solver's inner loop has them at hand).
+    pub(crate) fn effective_price_at(
+        &self,
+        price: f64,
+        hazard: f64,
+        runtime: Option<Millis>,
+    ) -> f64 {
+        self.effective_price_exposed(price, hazard, self.exposure_h(runtime))
+    }
+
+    /// Hours of work a reclaim of a bin living `runtime` costs on average:
+    /// half its life, plus the restart.
+    pub(crate) fn exposure_h(&self, runtime: Option<Millis>) -> f64 {
         let runtime_h = runtime.map_or(UNKNOWN_RUNTIME_H, |r| r.as_secs_f64() / 3600.0);
-        candidate.price.0 * (1.0 + self.weight * hazard * (runtime_h / 2.0 + self.restart_h))
+        runtime_h / 2.0 + self.restart_h
+    }
+
+    /// [`SpotRisk::effective_price_at`] with the exposure
+    /// ([`SpotRisk::exposure_h`]) worked out once for many candidates.
+    pub(crate) fn effective_price_exposed(&self, price: f64, hazard: f64, exposure_h: f64) -> f64 {
+        if hazard <= 0.0 || self.weight <= 0.0 {
+            return price;
+        }
+        price * (1.0 + self.weight * hazard * exposure_h)
     }
 }
 

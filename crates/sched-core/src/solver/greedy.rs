@@ -27,15 +27,18 @@
 //!
 //! The cost is `O(T log T)` for sorting, `O(S x I + T x (1 + H) log I)` for
 //! phase 1 (`I` existing instances, `S` distinct shapes, `H` shapes seen more
-//! than once; see [`rooms`]), `O(C x K)` for pruning (`K` candidates kept), plus `O(P * C * S)` for phase 2, where `P` is the number of
-//! distinct bin patterns, `C` the candidates left after dominated ones are
-//! pruned and `S` the number of distinct shapes. Real traces have tens of
-//! shapes, so 10,000 tasks against the full catalog stays cheap.
+//! than once; see [`rooms`]), plus `O(P * C * S)` for phase 2, where `P` is
+//! the number of distinct bin patterns, `C` the candidates left after
+//! dominated ones are pruned and `S` the number of distinct shapes. Pruning
+//! (`O(C x K)` for `K` candidates kept) is not part of a solve: the
+//! [`CandidateSet`](crate::problem::CandidateSet) does it once, when it is
+//! built. Real traces have tens of shapes, so 10,000 tasks against the full
+//! catalog stays cheap.
 
 mod rooms;
 
+use rustc_hash::FxHashMap;
 use std::cmp::Ordering;
-use std::collections::HashMap;
 
 use tracing::{debug, trace};
 
@@ -44,7 +47,7 @@ use crate::catalog::Architecture;
 use crate::plan::{unschedulable_reason, Placement, Plan, Unschedulable};
 use crate::policy::{Candidate, SpotRisk};
 use crate::pricing::UnitPrices;
-use crate::problem::{arch_ok, PendingTask, PlacementProblem, TaskId};
+use crate::problem::{arch_ok, prune_dominated_by, PendingTask, PlacementProblem, TaskId};
 use crate::resources::Resources;
 use crate::time::Millis;
 use rooms::{RoomIndex, ShapeKey};
@@ -63,7 +66,7 @@ impl Solver for Greedy {
         if problem.tasks.is_empty() {
             return plan;
         }
-        let prices = UnitPrices::of(problem.candidates);
+        let prices = problem.candidates.unit_prices();
 
         // Largest first, by priced value; ties broken by id for determinism.
         let mut order: Vec<&PendingTask> = problem.tasks.iter().collect();
@@ -76,21 +79,19 @@ impl Solver for Greedy {
         });
 
         // Phase 1: existing room, fullest instances first.
-        // Dominated candidates go first: every dropped one has a kept one of
-        // the same architecture, at least its capacity and at most its price,
-        // so the cheapest candidate that holds a task alone is among the kept.
-        let pruned = match problem.risk {
-            Some(risk) => prune_dominated_by(problem.candidates, |c| risk.hazard(c.offering)),
-            None => prune_dominated(problem.candidates),
-        };
-        let leftover = fill_existing(problem, &pruned, order, &prices, &mut plan);
+        // Dominated candidates were pruned when the set was prepared: every
+        // dropped one has a kept one of the same architecture, at least its
+        // capacity and at most its price, so the cheapest candidate that
+        // holds a task alone is among the kept.
+        let pruned = problem.candidates.non_dominated();
+        let leftover = fill_existing(problem, pruned, order, &prices, &mut plan);
         let on_existing = plan.assignments.len();
 
         // Phase 2: group the rest by shape and open bins.
         let mut shapes = Shapes::group(&leftover, &prices);
         for shape in shapes.iter_mut() {
             let holds =
-                |c: &&Candidate| shape.demand.fits_in(&c.capacity) && arch_ok(shape.arch, c.arch);
+                |c: &Candidate| shape.demand.fits_in(&c.capacity) && arch_ok(shape.arch, c.arch);
             if !pruned.iter().any(holds) {
                 let probe =
                     PendingTask { arch: shape.arch, ..PendingTask::new(TaskId(0), shape.demand) };
@@ -101,7 +102,9 @@ impl Solver for Greedy {
             }
         }
         shapes.retain_nonempty();
-        open_bins(&mut shapes, &pruned, &prices, problem.risk, &mut plan);
+        let risk =
+            problem.candidates.risk().map(|r| (r, problem.candidates.non_dominated_hazards()));
+        open_bins(&mut shapes, pruned, &prices, risk, &mut plan);
 
         debug!(
             tasks = problem.tasks.len(),
@@ -137,23 +140,13 @@ const RIDER_PRICE_SLACK: f64 = 0.25;
 /// [`RIDER_PRICE_SLACK`] dearer than the cheapest it could have alone.
 fn fill_existing<'p>(
     problem: &PlacementProblem<'_>,
-    pruned: &[&Candidate],
+    pruned: &[Candidate],
     order: Vec<&'p PendingTask>,
     prices: &UnitPrices,
     plan: &mut Plan,
 ) -> Vec<&'p PendingTask> {
     if problem.instances.is_empty() {
         return order;
-    }
-    // Prices by offering id in a flat table (ids are dense catalog indices):
-    // no hashing of every candidate on every call.
-    let mut price_of: Vec<f64> = Vec::new();
-    for c in problem.candidates {
-        let at = c.offering.0 as usize;
-        if at >= price_of.len() {
-            price_of.resize(at + 1, f64::NAN);
-        }
-        price_of[at] = c.price.0;
     }
     let mut rooms: Vec<Room> = problem
         .instances
@@ -162,22 +155,12 @@ fn fill_existing<'p>(
             free: inst.free,
             busy_for: inst.busy_for,
             // An offering the policy no longer allows is priced as unknown: free.
-            price: price_of
-                .get(inst.offering.0 as usize)
-                .copied()
-                .filter(|p| !p.is_nan())
-                .unwrap_or(0.0),
+            price: problem.candidates.get(inst.offering).map_or(0.0, |c| c.price.0),
         })
         .collect();
     // Fullest first, so free space is consolidated rather than spread.
-    let mut by_fullness: Vec<usize> = (0..rooms.len()).collect();
-    by_fullness.sort_by(|&a, &b| {
-        prices.value(&rooms[a].free).total_cmp(&prices.value(&rooms[b].free)).then(a.cmp(&b))
-    });
+    let free_value: Vec<f64> = rooms.iter().map(|r| prices.value(&r.free)).collect();
     let boot_h = problem.launch_overhead.as_secs_f64() / 3600.0;
-    let mut alone_prices: HashMap<(Resources, Option<Architecture>), Option<f64>> = HashMap::new();
-
-    let mut index = RoomIndex::new(&by_fullness);
     let instances = &problem.instances;
     let holds = |rooms: &[Room], i: usize, key: &ShapeKey| {
         key.0.fits_in(&rooms[i].free) && arch_ok(key.1, instances[i].arch)
@@ -187,6 +170,32 @@ fn fill_existing<'p>(
         Some(alone) => rooms[i].rider_cost(key.2, alone, boot_h),
         None => Some(rooms[i].price),
     };
+
+    // One task (most decisions of a replay): the scan's room, without sorting.
+    if let [task] = order[..] {
+        let key: ShapeKey = (task.demand, task.arch, task.expected_runtime);
+        let alone = cheapest_alone(task, pruned);
+        let best = rooms::best_unsorted(
+            rooms.len(),
+            |i| free_value[i],
+            |i| holds(&rooms, i, &key),
+            |i| cost(&rooms, i, &key, alone),
+        );
+        return match best {
+            Some(i) => {
+                plan.assign(task.id, Placement::Existing(problem.instances[i].id));
+                Vec::new()
+            }
+            None => order,
+        };
+    }
+
+    let mut by_fullness: Vec<usize> = (0..rooms.len()).collect();
+    // Indices break ties, so the order is total and an unstable sort gives it.
+    by_fullness.sort_unstable_by(|&a, &b| free_value[a].total_cmp(&free_value[b]).then(a.cmp(&b)));
+    let mut alone_prices: FxHashMap<(Resources, Option<Architecture>), Option<f64>> =
+        FxHashMap::default();
+    let mut index = RoomIndex::new(&by_fullness);
 
     let mut leftover = Vec::new();
     for task in order {
@@ -222,13 +231,13 @@ fn fill_existing<'p>(
     leftover
 }
 
-/// The cheapest price per hour of a candidate that holds `task` alone.
-fn cheapest_alone(task: &PendingTask, candidates: &[&Candidate]) -> Option<f64> {
+/// The cheapest price per hour of a candidate that holds `task` alone:
+/// the first that does, as `candidates` are in price order.
+fn cheapest_alone(task: &PendingTask, candidates: &[Candidate]) -> Option<f64> {
     candidates
         .iter()
-        .filter(|c| task.demand.fits_in(&c.capacity) && arch_ok(task.arch, c.arch))
+        .find(|c| task.demand.fits_in(&c.capacity) && arch_ok(task.arch, c.arch))
         .map(|c| c.price.0)
-        .min_by(f64::total_cmp)
 }
 
 /// Free room on one existing instance, as phase 1 consumes it.
@@ -308,7 +317,7 @@ impl Shapes {
     /// Groups `tasks` (already largest first) by shape, keeping that order.
     fn group(tasks: &[&PendingTask], prices: &UnitPrices) -> Self {
         type Key = (Resources, Option<Architecture>, u32, Option<Millis>);
-        let mut index: HashMap<Key, usize> = HashMap::new();
+        let mut index: FxHashMap<Key, usize> = FxHashMap::default();
         let mut shapes: Vec<Shape> = Vec::new();
         for task in tasks {
             let key = (task.demand, task.arch, task.group, task.expected_runtime);
@@ -339,50 +348,13 @@ impl Shapes {
 }
 
 /// Drops candidates that another candidate of the same architecture beats:
-/// at least as much of every dimension for no more money. After sorting by
-/// price only earlier (cheaper or equal) candidates can dominate.
+/// at least as much of every dimension for no more money (see
+/// [`CandidateSet`](crate::problem::CandidateSet), which does this once per
+/// set). After sorting by price only earlier (cheaper or equal) candidates
+/// can dominate.
 pub(crate) fn prune_dominated(candidates: &[Candidate]) -> Vec<&Candidate> {
     prune_dominated_by(candidates, |_| 0.0)
 }
-
-/// [`prune_dominated`] where a candidate also needs a reclaim hazard (per
-/// hour, from `hazard`) no higher than the one it beats: a cheaper offering
-/// that is reclaimed more often may still cost more for a long task.
-fn prune_dominated_by(
-    candidates: &[Candidate],
-    hazard: impl Fn(&Candidate) -> f64,
-) -> Vec<&Candidate> {
-    let mut sorted: Vec<&Candidate> = candidates.iter().collect();
-    sorted.sort_by(|a, b| a.price.0.total_cmp(&b.price.0).then(a.offering.cmp(&b.offering)));
-    // The kept candidates of each architecture as compact copies (capacity,
-    // price, hazard): the test runs once per pair, so it reads 40 bytes
-    // rather than chasing a pointer to a whole candidate and recomputing its
-    // hazard.
-    let mut fronts: Vec<(Architecture, Vec<Kept>)> = Vec::new();
-    let mut kept: Vec<&Candidate> = Vec::new();
-    for c in sorted {
-        let h = hazard(c);
-        let at = match fronts.iter().position(|(arch, _)| *arch == c.arch) {
-            Some(at) => at,
-            None => {
-                fronts.push((c.arch, Vec::new()));
-                fronts.len() - 1
-            }
-        };
-        let front = &mut fronts[at].1;
-        let dominated = front.iter().any(|(capacity, price, hazard)| {
-            c.capacity.fits_in(capacity) && *price <= c.price.0 && *hazard <= h
-        });
-        if !dominated {
-            front.push((c.capacity, c.price.0, h));
-            kept.push(c);
-        }
-    }
-    kept
-}
-
-/// A kept candidate's capacity, price and hazard, for the dominance test.
-type Kept = (Resources, f64, f64);
 
 /// How many tasks of `demand` fit in `free`, capped at `limit`.
 #[inline]
@@ -433,13 +405,14 @@ fn fill(
 
 /// Phase 2: open bins until every shape is placed.
 ///
-/// With a risk model, a spot candidate is scored at its effective price for a
-/// bin living as long as the lead shape's expected runtime (see [`SpotRisk`]).
+/// With a risk model (and each candidate's hazard, in the same order), a spot
+/// candidate is scored at its effective price for a bin living as long as the
+/// lead shape's expected runtime (see [`SpotRisk`]).
 fn open_bins(
     shapes: &mut Shapes,
-    candidates: &[&Candidate],
+    candidates: &[Candidate],
     prices: &UnitPrices,
-    risk: Option<&SpotRisk>,
+    risk: Option<(&SpotRisk, &[f64])>,
     plan: &mut Plan,
 ) {
     let shapes = &mut shapes.0;
@@ -449,15 +422,34 @@ fn open_bins(
 
     while let Some(first) = shapes.iter().position(|s| s.remaining() > 0) {
         let lead = &shapes[first];
+        let lifetime = lead.lifetime_weight();
+        let exposure = risk.map(|(r, _)| r.exposure_h(lead.runtime));
+        // One task left: every candidate that holds it holds just it, so the
+        // work is the lead's alone, as `fill` would find it, without the
+        // divisions of fitting it to each candidate.
+        let alone = (shapes.iter().map(Shape::remaining).sum::<usize>() == 1)
+            .then(|| lead.runtime_weight(lead).map(|weight| lead.value * weight))
+            .flatten();
+        if alone.is_some() {
+            scratch.fill(0);
+            scratch[first] = 1;
+        }
         let mut chosen: Option<(&Candidate, f64)> = None;
-        for &candidate in candidates {
+        for (at, candidate) in candidates.iter().enumerate() {
             if !lead.demand.fits_in(&candidate.capacity) || !arch_ok(lead.arch, candidate.arch) {
                 continue;
             }
-            let work = fill(shapes, first, &candidate.capacity, candidate, &mut scratch);
-            let price =
-                risk.map_or(candidate.price.0, |r| r.effective_price(candidate, lead.runtime));
-            let score = price * lead.lifetime_weight() / work.max(tiny);
+            let work = match alone {
+                Some(work) => work,
+                None => fill(shapes, first, &candidate.capacity, candidate, &mut scratch),
+            };
+            let price = match (risk, exposure) {
+                (Some((r, hazards)), Some(exposure)) => {
+                    r.effective_price_exposed(candidate.price.0, hazards[at], exposure)
+                }
+                _ => candidate.price.0,
+            };
+            let score = price * lifetime / work.max(tiny);
             let better = match chosen {
                 None => true,
                 Some((c, s)) => match score.total_cmp(&s) {
@@ -504,12 +496,13 @@ fn open_bins(
 mod tests {
     use super::*;
     use crate::catalog::OfferingId;
-    use crate::problem::{ExistingInstance, InstanceId};
+    use crate::problem::{CandidateSet, ExistingInstance, InstanceId};
     use crate::test_support::{candidate, task};
 
     #[test]
     fn packs_small_tasks_onto_one_cheap_bin() {
-        let candidates = vec![candidate(0, 2, 4096, 0.10), candidate(1, 8, 16384, 0.30)];
+        let candidates =
+            CandidateSet::new(vec![candidate(0, 2, 4096, 0.10), candidate(1, 8, 16384, 0.30)]);
         let tasks = (0..8).map(|i| task(i, 1, 2048)).collect();
         let plan = Greedy.solve(&PlacementProblem::new(tasks, &candidates));
         // One 8-cpu bin at 0.30 holds all eight; four 2-cpu bins would cost 0.40.
@@ -520,7 +513,8 @@ mod tests {
 
     #[test]
     fn a_small_remainder_gets_a_small_bin() {
-        let candidates = vec![candidate(0, 2, 4096, 0.10), candidate(1, 8, 16384, 0.30)];
+        let candidates =
+            CandidateSet::new(vec![candidate(0, 2, 4096, 0.10), candidate(1, 8, 16384, 0.30)]);
         let tasks = vec![task(0, 1, 1024)];
         let plan = Greedy.solve(&PlacementProblem::new(tasks, &candidates));
         assert_eq!(plan.launches.len(), 1);
@@ -529,7 +523,7 @@ mod tests {
 
     #[test]
     fn existing_room_is_used_before_anything_is_opened() {
-        let candidates = vec![candidate(0, 2, 4096, 0.10)];
+        let candidates = CandidateSet::new(vec![candidate(0, 2, 4096, 0.10)]);
         let mut problem =
             PlacementProblem::new(vec![task(0, 1, 1024), task(1, 1, 1024)], &candidates);
         problem.instances.push(ExistingInstance {
@@ -551,7 +545,8 @@ mod tests {
 
     #[test]
     fn too_large_a_task_is_unschedulable_with_the_closest_offering() {
-        let candidates = vec![candidate(0, 2, 4096, 0.10), candidate(1, 8, 16384, 0.30)];
+        let candidates =
+            CandidateSet::new(vec![candidate(0, 2, 4096, 0.10), candidate(1, 8, 16384, 0.30)]);
         let plan = Greedy.solve(&PlacementProblem::new(vec![task(0, 4, 65536)], &candidates));
         assert!(plan.launches.is_empty());
         let reason = &plan.unschedulable[0].reason;
@@ -560,9 +555,50 @@ mod tests {
         assert!(reason.to_string().contains("65536 MiB"), "{reason}");
     }
 
+    proptest::proptest! {
+        /// With one task left, the work `fill` finds on any candidate that
+        /// holds it is the lead's value times its own weight, which is what
+        /// `open_bins` uses without calling it.
+        #[test]
+        fn one_task_left_fills_as_the_shortcut_assumes(
+            cpus in 1u64..8, mib in 256u64..16_384, group in 0u32..3,
+            runtime in proptest::option::of(1u64..100_000),
+            others in proptest::collection::vec((1u64..8, 256u64..16_384, 0u32..3), 0..4),
+            bins in proptest::collection::vec((1u64..16, 1u64..64), 1..8),
+        ) {
+            let prices = UnitPrices::of(&[candidate(0, 4, 16_384, 0.2)]);
+            let shape = |cpus: u64, mib: u64, group: u32, left: usize| Shape {
+                demand: Resources::cpus_mib(cpus, mib),
+                arch: None,
+                group,
+                runtime: runtime.map(Millis),
+                value: prices.value(&Resources::cpus_mib(cpus, mib)),
+                tasks: (0..left as u64).map(TaskId).collect(),
+                next: 0,
+            };
+            // The other shapes have nothing left; the lead has one task.
+            let mut shapes = vec![shape(cpus, mib, group, 1)];
+            shapes.extend(others.iter().map(|&(c, m, g)| shape(c, m, g, 0)));
+            let lead = &shapes[0];
+            let alone = lead.value * lead.runtime_weight(lead).expect("a lead shares with itself");
+            for (i, &(bin_cpus, bin_gib)) in bins.iter().enumerate() {
+                let bin = candidate(i as u32, bin_cpus, bin_gib * 1024, 0.1);
+                if !lead.demand.fits_in(&bin.capacity) {
+                    continue;
+                }
+                let mut taken = vec![9; shapes.len()];
+                let work = fill(&shapes, 0, &bin.capacity, &bin, &mut taken);
+                proptest::prop_assert_eq!(work.to_bits(), alone.to_bits());
+                proptest::prop_assert_eq!(taken[0], 1);
+                proptest::prop_assert!(taken[1..].iter().all(|&n| n == 0));
+            }
+        }
+    }
+
     #[test]
     fn dominated_candidates_are_pruned() {
-        let candidates = vec![candidate(0, 4, 8192, 0.10), candidate(1, 2, 4096, 0.20)];
+        let candidates =
+            CandidateSet::new(vec![candidate(0, 4, 8192, 0.10), candidate(1, 2, 4096, 0.20)]);
         let kept = prune_dominated(&candidates);
         assert_eq!(kept.len(), 1);
         assert_eq!(kept[0].offering, OfferingId(0));

@@ -18,7 +18,9 @@
 //! each shape pays one `O(I)` build. The choice is exactly the scan's.
 
 use std::cmp::Ordering;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
+
+use rustc_hash::FxHashMap;
 
 use crate::catalog::Architecture;
 use crate::resources::Resources;
@@ -96,9 +98,9 @@ pub(super) struct RoomIndex {
     /// Bumped every time a room takes a task.
     version: Vec<u32>,
     /// How many tasks of each shape have asked so far.
-    asked: HashMap<ShapeKey, u32>,
+    asked: FxHashMap<ShapeKey, u32>,
     heaps: Vec<ShapeHeap>,
-    heap_of: HashMap<ShapeKey, usize>,
+    heap_of: FxHashMap<ShapeKey, usize>,
 }
 
 impl RoomIndex {
@@ -111,9 +113,9 @@ impl RoomIndex {
         RoomIndex {
             position,
             version: vec![0; by_fullness.len()],
-            asked: HashMap::new(),
+            asked: FxHashMap::default(),
             heaps: Vec::new(),
-            heap_of: HashMap::new(),
+            heap_of: FxHashMap::default(),
         }
     }
 
@@ -180,6 +182,40 @@ impl RoomIndex {
             }
         }
     }
+}
+
+/// The room [`scan`] would choose over the rooms in fullness order, found
+/// without sorting them: the least by the scan's own preference (see
+/// [`Entry`]), with fullness order given by `fullness` (then the index). For
+/// a decision with one task, where sorting the rooms costs more than the
+/// scan. Costs are finite.
+pub(super) fn best_unsorted(
+    rooms: usize,
+    fullness: impl Fn(usize) -> f64,
+    holds: impl Fn(usize) -> bool,
+    cost: impl Fn(usize) -> Option<f64>,
+) -> Option<usize> {
+    let key = |i: usize, cost: f64| {
+        let (class, cost) = if cost <= 0.0 { (0u8, 0.0) } else { (1, cost) };
+        (class, cost, fullness(i), i)
+    };
+    let mut best: Option<(u8, f64, f64, usize)> = None;
+    for i in (0..rooms).filter(|&i| holds(i)) {
+        let Some(cost) = cost(i) else { continue };
+        let here = key(i, cost);
+        let better = best.is_none_or(|b| {
+            here.0
+                .cmp(&b.0)
+                .then(here.1.total_cmp(&b.1))
+                .then(here.2.total_cmp(&b.2))
+                .then(here.3.cmp(&b.3))
+                .is_lt()
+        });
+        if better {
+            best = Some(here);
+        }
+    }
+    best.map(|b| b.3)
 }
 
 /// The scan itself, for a shape's first task.
@@ -254,6 +290,15 @@ mod tests {
                     None => (taken[i] > 0).then_some(f64::from(s as i32)),
                 }
             };
+            // The first task's room, without the sort, is the scan's too.
+            if let Some(&s) = tasks.first() {
+                let need = s as u64 + 1;
+                let fullness = |i: usize| f64::from(rooms[i].2);
+                let expected =
+                    scan(&by_fullness, |i| free[i] >= need, |i| cost_of(&taken, i, s));
+                let got = best_unsorted(rooms.len(), fullness, |i| free[i] >= need, |i| cost_of(&taken, i, s));
+                proptest::prop_assert_eq!(got, expected);
+            }
             let mut index = RoomIndex::new(&by_fullness);
             for s in tasks {
                 let need = s as u64 + 1;

@@ -403,13 +403,14 @@ impl Solver for Auto {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::problem::{PendingTask, TaskId};
+    use crate::problem::{CandidateSet, PendingTask, TaskId};
     use crate::resources::Resources;
     use crate::test_support::candidate;
 
     #[test]
     fn the_greedy_warm_start_is_a_feasible_incumbent() {
-        let candidates = vec![candidate(0, 4, 16_384, 0.20), candidate(1, 16, 65_536, 0.70)];
+        let candidates =
+            CandidateSet::new(vec![candidate(0, 4, 16_384, 0.20), candidate(1, 16, 65_536, 0.70)]);
         let tasks: Vec<PendingTask> = (0..30)
             .map(|i| {
                 PendingTask::new(
@@ -432,7 +433,7 @@ mod tests {
 
     #[test]
     fn an_empty_problem_is_optimal_without_running() {
-        let candidates = vec![candidate(0, 4, 16_384, 0.20)];
+        let candidates = CandidateSet::new(vec![candidate(0, 4, 16_384, 0.20)]);
         let plan = Milp::default().solve(&PlacementProblem::new(Vec::new(), &candidates));
         let report = plan.solve.expect("report");
         assert_eq!(report.status, SolveStatus::Optimal);

@@ -379,17 +379,17 @@ fn slot_bound(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::problem::ExistingInstance;
+    use crate::problem::{CandidateSet, ExistingInstance};
     use crate::solver::{Greedy, Solver};
     use crate::test_support::{candidate, task};
 
     #[test]
     fn shapes_are_grouped_and_dominated_candidates_dropped() {
-        let candidates = vec![
+        let candidates = CandidateSet::new(vec![
             candidate(0, 4, 8192, 0.10),
             candidate(1, 2, 4096, 0.20),
             candidate(2, 8, 16384, 0.30),
-        ];
+        ]);
         let tasks = vec![task(0, 1, 1024), task(1, 1, 1024), task(2, 2, 2048)];
         let problem = PlacementProblem::new(tasks, &candidates);
         let greedy = Greedy.solve(&problem);
@@ -403,7 +403,8 @@ mod tests {
 
     #[test]
     fn slots_are_bounded_by_the_greedy_cost_and_by_merging() {
-        let candidates = vec![candidate(0, 4, 8192, 0.10), candidate(1, 16, 65536, 0.25)];
+        let candidates =
+            CandidateSet::new(vec![candidate(0, 4, 8192, 0.10), candidate(1, 16, 65536, 0.25)]);
         // Forty one-cpu tasks: greedy opens 3 big bins (0.75) and maybe a small one.
         let tasks = (0..40).map(|i| task(i, 1, 1024)).collect();
         let problem = PlacementProblem::new(tasks, &candidates);
@@ -422,7 +423,7 @@ mod tests {
 
     #[test]
     fn tasks_no_candidate_holds_are_fixed_or_unschedulable_as_greedy_says() {
-        let candidates = vec![candidate(0, 2, 4096, 0.10)];
+        let candidates = CandidateSet::new(vec![candidate(0, 2, 4096, 0.10)]);
         let mut problem =
             PlacementProblem::new(vec![task(0, 8, 1024), task(1, 8, 1024)], &candidates);
         problem.instances.push(ExistingInstance {
