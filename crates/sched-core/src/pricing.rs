@@ -16,6 +16,12 @@
 //! (feature `milp`), [`pattern_lp_bound`].
 
 #[cfg(feature = "milp")]
+pub(crate) mod generation;
+#[cfg(feature = "milp")]
+mod grid;
+#[cfg(feature = "milp")]
+mod knapsack;
+#[cfg(feature = "milp")]
 pub(crate) mod pattern;
 
 #[cfg(feature = "milp")]

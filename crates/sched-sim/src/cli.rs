@@ -140,7 +140,8 @@ pub struct ReplayArgs {
     /// Solver of our engine: `milp` and `auto` are replayed next to `greedy`.
     #[arg(long, value_enum, default_value_t = SolverArg::Greedy)]
     pub solver: SolverArg,
-    /// Time HiGHS may spend on one decision, milliseconds.
+    /// Time one decision of `milp` or `auto` may take, milliseconds (the
+    /// whole call: pattern LP, dive and HiGHS).
     #[arg(long, default_value_t = MilpConfig::default().time_limit_ms)]
     pub milp_time_limit_ms: u64,
     /// Relative gap at which HiGHS stops, e.g. 0.01 for 1%.

@@ -108,32 +108,33 @@ pub(crate) fn plan_from(reduced: &Reduced<'_>, columns: &Columns, values: &[f64]
     all_placed.then_some(plan)
 }
 
-/// What is proven about the returned plan, given why HiGHS stopped and
-/// whether its plan beat the greedy one.
+/// What is proven about the returned plan, given why the search stopped,
+/// whether its plan beat the greedy one, its cost, the proven bound and the
+/// relative gap asked for.
 pub(crate) fn status_of(
     stop: SolverStop,
     improved: bool,
     objective: f64,
     bound: f64,
+    gap_limit: f64,
 ) -> SolveStatus {
+    if objective - bound <= ABSOLUTE_GAP_USD_PER_HOUR {
+        return SolveStatus::Optimal;
+    }
+    if matches!(stop, SolverStop::Infeasible | SolverStop::UnboundedOrInfeasible) {
+        return SolveStatus::Infeasible;
+    }
+    if relative_gap(objective, bound) <= gap_limit {
+        return SolveStatus::FeasibleAtGapLimit;
+    }
+    if !improved {
+        return SolveStatus::GreedyKept;
+    }
     match stop {
-        SolverStop::Optimal if objective - bound <= ABSOLUTE_GAP_USD_PER_HOUR => {
-            SolveStatus::Optimal
-        }
-        SolverStop::Optimal => SolveStatus::FeasibleAtGapLimit,
-        SolverStop::TimeLimit if improved => SolveStatus::FeasibleAtTimeLimit,
-        SolverStop::IterationLimit
-        | SolverStop::SolutionLimit
-        | SolverStop::MemoryLimit
-        | SolverStop::Interrupt
-        | SolverStop::ObjectiveBound
-        | SolverStop::ObjectiveTarget
-            if improved =>
-        {
-            SolveStatus::FeasibleAtOtherLimit
-        }
-        SolverStop::Infeasible | SolverStop::UnboundedOrInfeasible => SolveStatus::Infeasible,
-        _ => SolveStatus::GreedyKept,
+        SolverStop::TimeLimit => SolveStatus::FeasibleAtTimeLimit,
+        // The plan is cheaper than the greedy one and the gap still open;
+        // `stop` names what ended the search (a size limit, a failure).
+        _ => SolveStatus::FeasibleAtOtherLimit,
     }
 }
 
@@ -174,17 +175,31 @@ mod tests {
 
     #[test]
     fn limits_without_improvement_keep_greedy() {
-        assert_eq!(status_of(SolverStop::TimeLimit, false, 1.0, 0.5), SolveStatus::GreedyKept);
+        let status = |stop, improved, bound| status_of(stop, improved, 1.0, bound, 1e-4);
+        assert_eq!(status(SolverStop::TimeLimit, false, 0.5), SolveStatus::GreedyKept);
+        assert_eq!(status(SolverStop::TimeLimit, true, 0.5), SolveStatus::FeasibleAtTimeLimit);
+        assert_eq!(status(SolverStop::Optimal, false, 0.99), SolveStatus::GreedyKept);
+        assert_eq!(status(SolverStop::Optimal, false, 1.0), SolveStatus::Optimal);
+        assert_eq!(status(SolverStop::SolverError, false, 0.0), SolveStatus::GreedyKept);
+        assert_eq!(status(SolverStop::SolverError, true, 0.0), SolveStatus::FeasibleAtOtherLimit);
+        assert_eq!(status(SolverStop::ModelTooLarge, true, 0.5), SolveStatus::FeasibleAtOtherLimit);
+        assert_eq!(status(SolverStop::NotRun, false, 0.5), SolveStatus::GreedyKept);
+    }
+
+    #[test]
+    fn a_gap_within_the_limit_is_called_so_whatever_stopped_the_search() {
+        for stop in [SolverStop::TimeLimit, SolverStop::NotRun, SolverStop::ObjectiveTarget] {
+            for improved in [false, true] {
+                assert_eq!(
+                    status_of(stop, improved, 1.0, 0.995, 0.01),
+                    SolveStatus::FeasibleAtGapLimit
+                );
+            }
+        }
         assert_eq!(
-            status_of(SolverStop::TimeLimit, true, 1.0, 0.5),
-            SolveStatus::FeasibleAtTimeLimit
+            status_of(SolverStop::Infeasible, true, 1.0, 0.5, 0.01),
+            SolveStatus::Infeasible
         );
-        assert_eq!(
-            status_of(SolverStop::Optimal, false, 1.0, 0.99),
-            SolveStatus::FeasibleAtGapLimit
-        );
-        assert_eq!(status_of(SolverStop::Optimal, false, 1.0, 1.0), SolveStatus::Optimal);
-        assert_eq!(status_of(SolverStop::SolverError, true, 1.0, 0.0), SolveStatus::GreedyKept);
     }
 
     #[test]

@@ -29,13 +29,10 @@
 
 use std::collections::HashMap;
 
-use tracing::warn;
-
 use crate::catalog::{Architecture, OfferingId};
 use crate::plan::{Placement, Plan, Unschedulable};
 use crate::policy::Candidate;
-use crate::pricing::pattern;
-use crate::pricing::PatternLimits;
+use crate::pricing::generation::{Columns, Generated};
 use crate::problem::{arch_ok, InstanceId, PendingTask, PlacementProblem, TaskId};
 use crate::resources::Resources;
 use crate::solver::greedy::{how_many_fit, prune_dominated};
@@ -85,9 +82,12 @@ pub(crate) struct BinKind<'a> {
     pub candidate: &'a Candidate,
     /// The only class its bins hold.
     pub class: Class,
-    /// How many bins of it the model may open.
+    /// How many bins of it the model may open: `bound`, raised to `floor`.
     pub slots: usize,
-    /// How many bins of it the greedy plan opens: slots never go below.
+    /// How many bins of it some optimal plan needs at most (the smallest of
+    /// the bounds in the module docs).
+    pub bound: usize,
+    /// How many bins of it the incumbent plan opens: slots never go below.
     pub floor: usize,
     /// Shapes that fit an empty bin, with how many of each fit (capped at the
     /// shape's task count).
@@ -123,7 +123,7 @@ pub(crate) struct Reduced<'a> {
     /// Candidates before dominated ones were dropped.
     pub candidates_before: usize,
     /// A proven lower bound on the launch cost per hour of every plan, from
-    /// the pattern LP (0 until [`tighten`] has run).
+    /// the pattern LP (0 until it has run).
     pub pattern_bound: f64,
 }
 
@@ -238,8 +238,9 @@ pub(crate) fn reduce<'a>(problem: &PlacementProblem<'a>, greedy: &Plan) -> Reduc
                 return None;
             }
             let floor = greedy_bins.get(&(candidate.offering, class)).copied().unwrap_or(0);
-            let slots = slot_bound(&shapes, &fits, candidate, greedy_cost).max(floor);
-            (slots > 0).then_some(BinKind { candidate, class, slots, floor, fits })
+            let bound = slot_bound(&shapes, &fits, candidate, greedy_cost);
+            let slots = bound.max(floor);
+            (slots > 0).then_some(BinKind { candidate, class, slots, bound, floor, fits })
         })
         .collect();
 
@@ -254,24 +255,18 @@ pub(crate) fn reduce<'a>(problem: &PlacementProblem<'a>, greedy: &Plan) -> Reduc
     }
 }
 
-/// Reduced-cost fixing from the pattern LP (`docs/formulation.md`).
-///
-/// Column generation over the reduced shapes (counts, capped per bin at the
-/// count), the kept candidates and the existing rooms gives dual-feasible
-/// prices `pi` and a bound `LB`. Every plan then costs at least
-/// `LB + sum_o n_o * rc_o`, where `n_o` is its number of bins of candidate
-/// `o` and `rc_o = p_o - max_a pi.a >= 0` its least reduced cost. So a plan no
-/// dearer than the greedy one opens at most `(greedy - LB) / rc_o` bins of
-/// `o`; candidates with `rc_o > greedy - LB` drop out altogether. The slots
-/// are cut to that, never below what the greedy plan uses.
-pub(crate) fn tighten(reduced: &mut Reduced<'_>, greedy_cost: f64, limits: &PatternLimits) {
+/// The pattern LP's input for the reduced problem: counts capped per bin at
+/// the shape's count, the kept candidates per sharing class (in the order of
+/// `kinds`, so `Owner::Candidate(k)` is kind `k`), the existing rooms as free
+/// bins (in the order of `rooms`). `None` when there is nothing to price.
+pub(crate) fn pattern_input<'a>(reduced: &Reduced<'a>) -> Option<Columns<'a>> {
     if reduced.shapes.is_empty() || reduced.kinds.is_empty() {
-        return;
+        return None;
     }
     let mut classes: Vec<Class> = reduced.shapes.iter().map(|s| s.class).collect();
     classes.sort_unstable();
     classes.dedup();
-    let input = pattern::Columns {
+    Some(Columns {
         demands: reduced.shapes.iter().map(|s| s.demand).collect(),
         arches: reduced.shapes.iter().map(|s| s.arch).collect(),
         need: reduced.shapes.iter().map(|s| s.tasks.len() as f64).collect(),
@@ -284,24 +279,46 @@ pub(crate) fn tighten(reduced: &mut Reduced<'_>, greedy_cost: f64, limits: &Patt
             .map(|k| Some(class_index(&classes, k.class)))
             .collect(),
         rooms: reduced.rooms.iter().map(|r| (r.free, r.arch)).collect(),
-    };
-    let generated = match pattern::column_generation(&input, limits) {
-        Ok(g) => g,
-        Err((iteration, message)) => {
-            warn!(iteration, %message, "pattern LP failed; slots not tightened");
-            return;
+    })
+}
+
+/// Bounds the bin slots again once a plan costing `upper` USD/h is known,
+/// with the pattern LP's duals when there are any (`docs/formulation.md`).
+///
+/// Every plan no dearer than `upper` opens at most `floor(upper / p_o)` bins
+/// of candidate `o`, and, by reduced-cost fixing, at most
+/// `(upper - LB) / rc_o`, where `LB` is the pattern bound and `rc_o = p_o -
+/// max_a pi'.a >= 0` the candidate's least reduced cost under the
+/// dual-feasible prices `pi'` behind it: every plan costs at least `LB +
+/// sum_o n_o rc_o`. Candidates left with no slot drop out. `floor[k]` is
+/// how many bins of kind `k` the incumbent opens: slots never go below it,
+/// so the incumbent stays a point of the model.
+pub(crate) fn fit_slots(
+    reduced: &mut Reduced<'_>,
+    upper: f64,
+    generated: Option<&Generated>,
+    floor: &[usize],
+) {
+    let slack = (upper - reduced.pattern_bound).max(0.0);
+    let values = generated.map(|g| g.candidate_value.as_slice()).unwrap_or(&[]);
+    for (k, kind) in reduced.kinds.iter_mut().enumerate() {
+        let price = kind.candidate.price.0;
+        let mut bound = kind.bound;
+        if price > 0.0 {
+            // The epsilon keeps a plan made only of this candidate inside.
+            bound = bound.min(((upper / price) + 1e-9).floor() as usize);
         }
-    };
-    reduced.pattern_bound = generated.bound.max(0.0);
-    let slack = (greedy_cost - reduced.pattern_bound).max(0.0);
-    for (kind, value) in reduced.kinds.iter_mut().zip(&generated.candidate_value) {
-        let reduced_cost = kind.candidate.price.0 - value;
-        if reduced_cost > 1e-12 {
-            let by_cost = (slack / reduced_cost * (1.0 + 1e-9) + 1e-9).floor();
-            if by_cost < kind.slots as f64 {
-                kind.slots = (by_cost as usize).max(kind.floor);
+        if let Some(value) = values.get(k) {
+            let reduced_cost = price - value;
+            if reduced_cost > 1e-12 {
+                let by_cost = (slack / reduced_cost * (1.0 + 1e-9) + 1e-9).floor();
+                if by_cost < bound as f64 {
+                    bound = by_cost as usize;
+                }
             }
         }
+        kind.floor = floor.get(k).copied().unwrap_or(0);
+        kind.slots = bound.max(kind.floor);
     }
     reduced.kinds.retain(|k| k.slots > 0);
 }

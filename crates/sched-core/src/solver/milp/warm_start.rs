@@ -1,8 +1,8 @@
-//! The greedy plan, written as a point of the model.
+//! The incumbent plan (the greedy one, or the dive's when it is cheaper),
+//! written as a point of the compact model.
 //!
-//! HiGHS takes it as its first incumbent, so the search starts with the
-//! greedy cost as the cutoff and a time-limited run never ends without a
-//! plan. The bins of each candidate are ordered by load (heaviest first) so
+//! HiGHS takes it as its first incumbent, so the search starts with its
+//! cost as the cutoff and a time-limited run never ends without a plan. The bins of each candidate are ordered by load (heaviest first) so
 //! the point meets the symmetry-breaking rows; an infeasible start would be
 //! silently ignored by HiGHS, so the tests check that it is feasible.
 
@@ -12,10 +12,12 @@ use super::formulation::Columns;
 use super::reduction::{Class, Reduced};
 use crate::catalog::OfferingId;
 use crate::plan::{Placement, Plan};
+use crate::pricing::generation::Owner;
 use crate::problem::{InstanceId, TaskId};
 
-/// Column values of the greedy plan, or `None` when the plan does not map
-/// onto the model (a launch of a candidate the model dropped, say).
+/// Column values of `greedy` (any plan of the problem), or `None` when the
+/// plan does not map onto the model (a launch of a candidate the model
+/// dropped, say).
 pub(crate) fn greedy_point(
     reduced: &Reduced<'_>,
     columns: &Columns,
@@ -85,4 +87,17 @@ pub(crate) fn greedy_point(
         }
     }
     Some(point)
+}
+
+/// How many bins of each kind `plan` opens (all zero when the plan does not
+/// map onto the model): the floor of the kinds' slots, so the plan stays a
+/// point of the model.
+pub(crate) fn bins_per_kind(reduced: &Reduced<'_>, plan: &Plan) -> Vec<usize> {
+    let mut per_kind = vec![0; reduced.kinds.len()];
+    for bin in super::bins::bins_of(reduced, plan).unwrap_or_default() {
+        if let Owner::Candidate(k) = bin.owner {
+            per_kind[k] += 1;
+        }
+    }
+    per_kind
 }
