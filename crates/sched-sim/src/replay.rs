@@ -157,6 +157,9 @@ pub struct UnschedulableTask {
     pub largest_offering: Option<String>,
     /// How much of the resource that offering has, usable.
     pub largest_has: Option<u64>,
+    /// Every resource the closest offering lacks, with the most any allowed
+    /// offering has of it.
+    pub short: Vec<sched_core::plan::Shortfall>,
     /// The whole reason, in words.
     pub reason: String,
 }
@@ -175,14 +178,16 @@ fn unschedulable_tasks(workload: &Workload, engine: &Engine) -> Vec<Unschedulabl
                 needs: reason.demand.get(reason.dimension),
                 largest_offering: reason.largest.as_ref().map(|l| l.type_name.clone()),
                 largest_has: reason.largest.as_ref().map(|l| l.capacity.get(reason.dimension)),
+                short: reason.short.clone(),
                 reason: reason.to_string(),
             })
         })
         .collect()
 }
 
-/// How long the replay waits with nothing starting or ending before it
-/// cancels what is left: a day of virtual time.
+/// How long the replay waits with no task starting, ending or being
+/// preempted, and none running, before it cancels what is left: a day of
+/// virtual time, or two boots of the simulated cloud when that is longer.
 pub const GIVE_UP_AFTER: Millis = Millis::from_secs(24 * 3600);
 
 /// Cpu-seconds and MiB-seconds of one kind of resource-time.
@@ -449,7 +454,8 @@ fn run<C: ClockedCloud>(
             return Err(ReplayError::Stalled { strategy, at: cloud.now(), unfinished });
         };
         cloud.advance_to(now);
-        let stuck = closed && abandoned == 0 && now.since(last_progress) > GIVE_UP_AFTER;
+        let patience = GIVE_UP_AFTER.max(Millis(cloud.config().boot.0.saturating_mul(2)));
+        let stuck = closed && abandoned == 0 && now.since(last_progress) > patience;
         let open = || engine.tasks().values().filter(|t| !t.status.is_terminal());
         if stuck && open().count() > 0 && open().all(|t| t.status == TaskStatus::Submitted) {
             abandoned = open().count();
@@ -514,7 +520,7 @@ fn execute<C: ClockedCloud>(
         }
         loop {
             for event in events.drain(..) {
-                progress |= matches!(event, Event::TaskStarted { .. } | Event::TaskExited { .. });
+                progress |= is_progress(engine, &event);
                 let retry = guard.as_deref_mut().and_then(|g| g.after(&event, cloud.sim()));
                 recovery.handle(engine, now, event)?;
                 if let Some(retry) = retry {
@@ -537,6 +543,24 @@ fn execute<C: ClockedCloud>(
                 break;
             }
         }
+    }
+}
+
+/// True when `event` starts or ends a run of a task: a start, an exit, or
+/// the loss of an instance a task was running on (a preemption).
+fn is_progress(engine: &Engine, event: &Event) -> bool {
+    match event {
+        Event::TaskStarted { .. } | Event::TaskExited { .. } => true,
+        Event::InstanceReclaimed { instance } | Event::InstanceTerminated { instance } => {
+            engine.instances().get(instance).is_some_and(|host| {
+                host.tasks.iter().any(|task| {
+                    engine.tasks().get(task).is_some_and(|t| {
+                        matches!(t.status, TaskStatus::Running | TaskStatus::Unknown)
+                    })
+                })
+            })
+        }
+        _ => false,
     }
 }
 
