@@ -615,7 +615,7 @@ pub fn lower_bound_usd(workload: &Workload, candidates: &[Candidate]) -> f64 {
         .iter()
         .filter(|t| candidates.iter().any(|c| t.spec.allocated.fits_in(&c.capacity)))
         .map(|t| prices.lower_bound_usd(&t.spec.allocated, t.script.runtime.as_secs_f64()))
-        .sum()
+        .fold(0.0, |a, b| a + b)
 }
 
 fn summarize<C: ClockedCloud>(
@@ -628,13 +628,16 @@ fn summarize<C: ClockedCloud>(
     let end = cloud.now();
     let min_billing = cloud.config().min_billing_s;
     let rentals = cloud.rentals();
-    let cost_usd = rentals.iter().map(|r| r.cost_usd(min_billing, end)).sum();
-    let paid_cpu_s: f64 =
-        rentals.iter().map(|r| r.nominal.cpus() * r.billed_seconds(min_billing, end)).sum();
+    // Sums are folded from +0.0: an empty f64 sum is -0.0, printed "-0".
+    let cost_usd = rentals.iter().map(|r| r.cost_usd(min_billing, end)).fold(0.0, |a, b| a + b);
+    let paid_cpu_s: f64 = rentals
+        .iter()
+        .map(|r| r.nominal.cpus() * r.billed_seconds(min_billing, end))
+        .fold(0.0, |a, b| a + b);
     let paid_mib_s: f64 = rentals
         .iter()
         .map(|r| r.nominal.memory_mib as f64 * r.billed_seconds(min_billing, end))
-        .sum();
+        .fold(0.0, |a, b| a + b);
     // Only tasks that ran used anything: an unschedulable or abandoned task's
     // recorded usage belongs to a run that did not happen here.
     let records = engine.tasks();
@@ -657,8 +660,8 @@ fn summarize<C: ClockedCloud>(
         requested: over_runtime(|s| s.requested),
         allocated: over_runtime(|s| s.allocated),
         used: ResourceTime {
-            cpu_s: used.iter().map(|u| u.cpu_seconds).sum(),
-            memory_mib_s: used.iter().map(|u| u.memory_mib_seconds).sum(),
+            cpu_s: used.iter().map(|u| u.cpu_seconds).fold(0.0, |a, b| a + b),
+            memory_mib_s: used.iter().map(|u| u.memory_mib_seconds).fold(0.0, |a, b| a + b),
         },
         paid: ResourceTime { cpu_s: paid_cpu_s, memory_mib_s: paid_mib_s },
     };
@@ -690,8 +693,14 @@ fn summarize<C: ClockedCloud>(
         name: strategy.name().to_string(),
         cost_usd,
         lower_bound_usd: bounds.per_task_usd,
-        cpu_utilization: ratio(used.iter().map(|u| u.cpu_seconds).sum(), paid_cpu_s),
-        memory_utilization: ratio(used.iter().map(|u| u.memory_mib_seconds).sum(), paid_mib_s),
+        cpu_utilization: ratio(
+            used.iter().map(|u| u.cpu_seconds).fold(0.0, |a, b| a + b),
+            paid_cpu_s,
+        ),
+        memory_utilization: ratio(
+            used.iter().map(|u| u.memory_mib_seconds).fold(0.0, |a, b| a + b),
+            paid_mib_s,
+        ),
         makespan_s: makespan.since(first_submit).as_secs_f64(),
         mean_queue_s,
         instances_launched: rentals.len(),

@@ -115,3 +115,33 @@ fn spot_unavailable_is_checked_against_the_catalog_by_name() {
     assert!(stderr.contains("--spot-unavailable"), "{stderr}");
     assert!(!stderr.contains("allow-list") && !stderr.contains("instance-types"), "{stderr}");
 }
+
+/// Regression: a trace of CACHED rows only (nothing to replay) printed
+/// costs of `-0.0000` and `NaN` against the bound.
+#[test]
+fn an_empty_run_prints_zeros_and_no_ratio() {
+    let dir = std::env::temp_dir().join(format!("sched-sim-empty-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let trace = dir.join("cached.txt");
+    std::fs::write(&trace, "name\tstatus\trealtime\nP (a)\tCACHED\t1s\nP (b)\tCACHED\t2s\n")
+        .unwrap();
+    let (code, table, stderr) = sched_sim(&["replay", "--draws", "0", trace.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!table.contains("-0.0") && !table.contains("NaN"), "{table}");
+    let greedy = table.lines().find(|l| l.starts_with("greedy ")).unwrap();
+    assert!(greedy.contains("0.0000      n/a"), "{greedy}");
+    let (_, json, _) =
+        sched_sim(&["replay", "--draws", "0", "--format", "json", trace.to_str().unwrap()]);
+    assert!(!json.contains("-0.0"), "{json}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Regression: two traces given to `sweep` were refused by a `--trace`
+/// option that does not exist.
+#[test]
+fn sweep_of_two_traces_says_it_takes_one() {
+    let (code, _, stderr) = sched_sim(&["sweep", SAREK, CHIPSEQ]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("sweep takes one trace; 2 were given"), "{stderr}");
+    assert!(!stderr.contains("--trace"), "{stderr}");
+}
