@@ -94,6 +94,66 @@ fn emit(line: &str) -> Result<(), String> {
     }
 }
 
+/// An error and its causes as one message. An AWS call that failed in
+/// transport carries the SDK's debug text; it is cut to its innermost
+/// message (`Connection refused`), the whole of it logged at debug.
+fn error_text(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = String::new();
+    let mut next = Some(error);
+    while let Some(current) = next {
+        let words = match current.downcast_ref::<sched_aws::error::AwsError>() {
+            Some(aws) if matches!(aws.code.as_str(), "Dispatch" | "Timeout" | "ResponseError") => {
+                tracing::debug!(operation = aws.operation, detail = %aws.message, "transport error");
+                format!(
+                    "{}: the request failed in transport ({}): {} (RUST_LOG=debug shows the SDK's \
+                     whole error)",
+                    aws.operation,
+                    aws.code,
+                    innermost_message(&aws.message)
+                )
+            }
+            _ => current.to_string(),
+        };
+        if !text.contains(&words) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&words);
+        }
+        next = current.source();
+    }
+    text
+}
+
+/// The last `message: "..."` (or quoted text) of an SDK debug text, which is
+/// the operating system's or the server's words; the text cut to 200
+/// characters when it has none.
+fn innermost_message(debug: &str) -> String {
+    let quoted = |marker: &str| {
+        let start = debug.rfind(marker)? + marker.len();
+        let end = debug[start..].find('"')?;
+        Some(debug[start..start + end].to_string())
+    };
+    quoted("message: \"")
+        .or_else(|| quoted("(\""))
+        .unwrap_or_else(|| debug.chars().take(200).collect())
+}
+
+/// The first `--allow` entry that matches no type of `catalog`, as an error
+/// naming where the types came from.
+fn unmatched_allow_entry(
+    allow: &sched_core::policy::AllowList,
+    catalog: &sched_core::catalog::Catalog,
+    source: &str,
+) -> Result<(), String> {
+    match allow.patterns().iter().find(|p| !catalog.types().iter().any(|ty| p.matches(ty))) {
+        Some(pattern) => {
+            Err(format!("--allow: `{}` matches no instance type of {source}", pattern.text()))
+        }
+        None => Ok(()),
+    }
+}
+
 fn config(cli: &Cli) -> AwsConfig {
     let mut config = AwsConfig::new().with_prefix(cli.prefix.clone()).with_capacity(cli.capacity);
     config.region = cli.region.clone();
@@ -103,7 +163,7 @@ fn config(cli: &Cli) -> AwsConfig {
 
 async fn run(cli: Cli) -> Result<(), String> {
     let config = config(&cli);
-    config.validate().map_err(|e| e.to_string())?;
+    config.validate().map_err(|e| error_text(&e))?;
     match cli.command {
         Command::Policy { asg, cost_explorer, catalog } => {
             let mut options = PolicyOptions::new(cli.prefix.clone());
@@ -112,13 +172,14 @@ async fn run(cli: Cli) -> Result<(), String> {
             options.catalog = catalog;
             options.managed_instances = cli.capacity == CapacityBackend::ManagedInstances;
             let doc = policy_document(&options);
-            emit(&serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?)?;
+            emit(&serde_json::to_string_pretty(&doc).map_err(|e| error_text(&e))?)?;
         }
-        Command::Catalog { reference, reference_overrides, out, allow } => {
-            let reference = reference
+        Command::Catalog { reference: reference_path, reference_overrides, out, allow } => {
+            let reference = reference_path
+                .as_ref()
                 .map(|path| sched_core::catalog::Catalog::from_csv_path(&path))
                 .transpose()
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| error_text(&e))?;
             let used_as = if reference_overrides {
                 sched_aws::catalog::ReferenceUse::Override
             } else {
@@ -127,8 +188,13 @@ async fn run(cli: Cli) -> Result<(), String> {
             let allow = allow
                 .map(|list| sched_core::policy::AllowList::parse_csv(&list))
                 .transpose()
-                .map_err(|e| e.to_string())?;
-            let sdk = config.sdk_config().await.map_err(|e| e.to_string())?;
+                .map_err(|e| format!("--allow: {}", error_text(&e)))?;
+            // An entry that matches no type is a typo: checked against the
+            // reference before any AWS call, and against what AWS listed after.
+            if let (Some(list), Some(catalog), Some(path)) = (&allow, &reference, &reference_path) {
+                unmatched_allow_entry(list, catalog, &path.display().to_string())?;
+            }
+            let sdk = config.sdk_config().await.map_err(|e| error_text(&e))?;
             let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
             let clients = Clients::from_sdk_config(&sdk, &config);
             let reference = reference
@@ -137,7 +203,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             let live =
                 sched_aws::catalog::live_catalog(&clients, &region, allow.as_ref(), reference)
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| error_text(&e))?;
+            if let Some(list) = &allow {
+                unmatched_allow_entry(list, &live, &format!("region {region}"))?;
+            }
             std::fs::write(&out, sched_aws::catalog::to_csv(&live))
                 .map_err(|e| format!("{}: {e}", out.display()))?;
             emit(&format!(
@@ -148,8 +217,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             ))?;
         }
         Command::Ensure => {
-            let clients = Clients::new(&config).await.map_err(|e| e.to_string())?;
-            let report = ensure::ensure(&clients, &config).await.map_err(|e| e.to_string())?;
+            let clients = Clients::new(&config).await.map_err(|e| error_text(&e))?;
+            let report = ensure::ensure(&clients, &config).await.map_err(|e| error_text(&e))?;
             for line in &report.changed {
                 emit(&format!("created {line}"))?;
             }
@@ -171,8 +240,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
         }
         Command::Teardown { dry_run } => {
-            let clients = Clients::new(&config).await.map_err(|e| e.to_string())?;
-            let report = ensure::teardown(&clients, dry_run).await.map_err(|e| e.to_string())?;
+            let clients = Clients::new(&config).await.map_err(|e| error_text(&e))?;
+            let report = ensure::teardown(&clients, dry_run).await.map_err(|e| error_text(&e))?;
             let verb = if dry_run { "would remove" } else { "removed" };
             for line in &report.changed {
                 emit(&format!("{verb} {line}"))?;
@@ -197,5 +266,30 @@ async fn main() -> ExitCode {
             eprintln!("sched-aws: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: a connection error was printed as the SDK's debug struct.
+    #[test]
+    fn a_transport_error_is_cut_to_its_innermost_message() {
+        let debug = "DispatchFailure { source: ConnectorError { kind: Io, source: \
+                     hyper_util::client::legacy::Error(Connect, ConnectError(\"tcp connect \
+                     error\", Os { code: 111, kind: ConnectionRefused, message: \"Connection \
+                     refused\" })), connection: Unknown } }";
+        let error = sched_aws::error::AwsError {
+            operation: "ec2:DescribeInstanceTypes",
+            code: "Dispatch".into(),
+            message: debug.into(),
+            class: sched_aws::error::ErrorClass::Transient,
+        };
+        let text = error_text(&error);
+        assert!(text.starts_with("ec2:DescribeInstanceTypes: the request failed in transport"));
+        assert!(text.contains("(Dispatch): Connection refused"), "{text}");
+        assert!(!text.contains("ConnectorError"), "{text}");
+        assert_eq!(innermost_message("no quotes here"), "no quotes here");
     }
 }

@@ -49,37 +49,105 @@ pub struct LargestFit {
     pub capacity: Resources,
 }
 
+/// One resource a task needs more of than the closest offering has.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shortfall {
+    /// The resource.
+    pub dimension: Dimension,
+    /// How much the task needs (millicpus, MiB or GPUs).
+    pub needs: u64,
+    /// The most any allowed offering of the task's architecture has, usable.
+    pub most: u64,
+    /// The instance type that has [`Shortfall::most`].
+    pub most_on: String,
+}
+
+impl Shortfall {
+    /// True when no allowed offering has enough of this resource at all;
+    /// false when some has, but not together with the task's other needs.
+    pub fn nowhere(&self) -> bool {
+        self.most < self.needs
+    }
+}
+
 /// Why no allowed offering can hold a task.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UnschedulableReason {
     /// What the task asked for.
     pub demand: Resources,
-    /// The dimension that does not fit on [`UnschedulableReason::largest`].
+    /// The resource to act on: the first that no allowed offering has
+    /// enough of, or, when each is found on some offering but never all
+    /// together, the first the closest offering lacks.
     pub dimension: Dimension,
     /// The allowed offering that came closest, or `None` when no allowed
     /// offering has the task's architecture.
     pub largest: Option<LargestFit>,
+    /// Every resource the closest offering lacks, with the most any allowed
+    /// offering has of it.
+    #[serde(default)]
+    pub short: Vec<Shortfall>,
+}
+
+/// The unit a dimension is counted in.
+fn unit(dimension: Dimension) -> &'static str {
+    match dimension {
+        Dimension::Cpu => "millicpus",
+        Dimension::Memory => "MiB",
+        Dimension::Gpu => "GPUs",
+    }
+}
+
+/// `resources` in words: `2000 millicpus and 12288 MiB` (GPUs when any).
+fn amounts(resources: &Resources) -> String {
+    let mut parts =
+        vec![format!("{} millicpus", resources.millicpus), format!("{} MiB", resources.memory_mib)];
+    if resources.gpus > 0 {
+        parts.push(format!("{} GPUs", resources.gpus));
+    }
+    parts.join(" and ")
 }
 
 impl fmt::Display for UnschedulableReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let unit = match self.dimension {
-            Dimension::Cpu => "millicpus",
-            Dimension::Memory => "MiB",
-            Dimension::Gpu => "GPUs",
+        let Some(largest) = &self.largest else {
+            return write!(f, "no allowed offering has the architecture this task needs");
         };
-        match &self.largest {
-            Some(largest) => write!(
-                f,
-                "needs {} {unit} of {}; the largest allowed offering, {} ({}), has {} {unit} usable",
-                self.demand.get(self.dimension),
-                self.dimension,
-                largest.type_name,
-                largest.offering,
-                largest.capacity.get(self.dimension),
-            ),
-            None => write!(f, "no allowed offering has the architecture this task needs"),
+        write!(f, "needs {}", amounts(&self.demand))?;
+        let nowhere: Vec<&Shortfall> = self.short.iter().filter(|s| s.nowhere()).collect();
+        if nowhere.is_empty() {
+            let most: Vec<String> = self
+                .short
+                .iter()
+                .map(|s| {
+                    format!(
+                        "the most {} is {} {} ({})",
+                        s.dimension,
+                        s.most,
+                        unit(s.dimension),
+                        s.most_on
+                    )
+                })
+                .collect();
+            write!(f, "; no allowed offering has all of it together ({})", most.join(", "))?;
+        } else {
+            for s in nowhere {
+                write!(
+                    f,
+                    "; no allowed offering has enough {}: the most is {} {} ({})",
+                    s.dimension,
+                    s.most,
+                    unit(s.dimension),
+                    s.most_on
+                )?;
+            }
         }
+        write!(
+            f,
+            "; the closest, {} ({}), has {} usable",
+            largest.type_name,
+            largest.offering,
+            amounts(&largest.capacity)
+        )
     }
 }
 
@@ -323,7 +391,8 @@ impl Plan {
 }
 
 /// Why `task` fits on no candidate: the candidate closest to holding it
-/// (largest smallest ratio of capacity to demand) and the dimension that fails.
+/// (largest smallest ratio of capacity to demand), every resource that one
+/// lacks with the most any candidate has of it, and the resource to act on.
 pub fn unschedulable_reason(task: &PendingTask, candidates: &[Candidate]) -> UnschedulableReason {
     let closeness = |c: &Candidate| {
         let ratio = |have: u64, need: u64| {
@@ -337,22 +406,109 @@ pub fn unschedulable_reason(task: &PendingTask, candidates: &[Candidate]) -> Uns
             .min(ratio(c.capacity.memory_mib, task.demand.memory_mib))
             .min(ratio(u64::from(c.capacity.gpus), u64::from(task.demand.gpus)))
     };
-    let best = candidates
+    let eligible: Vec<&Candidate> =
+        candidates.iter().filter(|c| crate::problem::arch_ok(task.arch, c.arch)).collect();
+    let best = eligible
         .iter()
-        .filter(|c| crate::problem::arch_ok(task.arch, c.arch))
         .max_by(|a, b| closeness(a).total_cmp(&closeness(b)).then(b.offering.cmp(&a.offering)));
-    match best {
-        Some(c) => UnschedulableReason {
+    let Some(c) = best else {
+        return UnschedulableReason {
             demand: task.demand,
-            dimension: task.demand.exceeding_dimension(&c.capacity).unwrap_or(Dimension::Cpu),
-            largest: Some(LargestFit {
-                offering: c.offering,
-                type_name: c.type_name.to_string(),
-                capacity: c.capacity,
-            }),
-        },
-        None => {
-            UnschedulableReason { demand: task.demand, dimension: Dimension::Cpu, largest: None }
+            dimension: Dimension::Cpu,
+            largest: None,
+            short: Vec::new(),
+        };
+    };
+    let short: Vec<Shortfall> = [Dimension::Cpu, Dimension::Memory, Dimension::Gpu]
+        .into_iter()
+        .filter(|d| task.demand.get(*d) > c.capacity.get(*d))
+        .filter_map(|d| {
+            let most = eligible.iter().max_by(|a, b| {
+                a.capacity.get(d).cmp(&b.capacity.get(d)).then(b.offering.cmp(&a.offering))
+            })?;
+            Some(Shortfall {
+                dimension: d,
+                needs: task.demand.get(d),
+                most: most.capacity.get(d),
+                most_on: most.type_name.to_string(),
+            })
+        })
+        .collect();
+    let dimension = short
+        .iter()
+        .find(|s| s.nowhere())
+        .or(short.first())
+        .map_or(Dimension::Cpu, |s| s.dimension);
+    UnschedulableReason {
+        demand: task.demand,
+        dimension,
+        largest: Some(LargestFit {
+            offering: c.offering,
+            type_name: c.type_name.to_string(),
+            capacity: c.capacity,
+        }),
+        short,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::catalog::{Architecture, CapacityType};
+
+    fn candidate(id: u32, name: &str, cpus: u64, memory_mib: u64) -> Candidate {
+        Candidate {
+            offering: OfferingId(id),
+            capacity: Resources::cpus_mib(cpus, memory_mib),
+            price: UsdPerHour(0.01),
+            capacity_type: CapacityType::OnDemand,
+            arch: Architecture::X86_64,
+            type_name: Arc::from(name),
         }
+    }
+
+    /// Regression: with `c6g.medium` (1 cpu, 1.5 GiB) and `t3.nano` (2 cpus,
+    /// 0.4 GiB) allowed, a task of 2 cpus and 12 GiB was said to need more
+    /// cpu than the largest offering has, though `t3.nano` has 2 cpus: memory
+    /// is what no offering has.
+    #[test]
+    fn the_reason_names_the_resource_no_offering_has_and_the_most_any_has() {
+        let candidates = [candidate(1, "c6g.medium", 1, 1536), candidate(2, "t3.nano", 2, 400)];
+        let task = PendingTask::new(TaskId(7), Resources::cpus_mib(2, 12_288));
+        let reason = unschedulable_reason(&task, &candidates);
+        assert_eq!(reason.dimension, Dimension::Memory);
+        assert_eq!(reason.largest.as_ref().unwrap().type_name, "c6g.medium");
+        let cpu = reason.short.iter().find(|s| s.dimension == Dimension::Cpu).unwrap();
+        assert_eq!((cpu.most, cpu.most_on.as_str(), cpu.nowhere()), (2000, "t3.nano", false));
+        let memory = reason.short.iter().find(|s| s.dimension == Dimension::Memory).unwrap();
+        assert_eq!(
+            (memory.most, memory.most_on.as_str(), memory.nowhere()),
+            (1536, "c6g.medium", true)
+        );
+        assert_eq!(
+            reason.to_string(),
+            "needs 2000 millicpus and 12288 MiB; no allowed offering has enough memory: the most \
+             is 1536 MiB (c6g.medium); the closest, c6g.medium (offering#1), has 1000 millicpus \
+             and 1536 MiB usable"
+        );
+    }
+
+    #[test]
+    fn resources_found_apart_but_never_together_are_said_so() {
+        let candidates = [candidate(1, "big.cpu", 8, 1024), candidate(2, "big.mem", 1, 65_536)];
+        let task = PendingTask::new(TaskId(1), Resources::cpus_mib(4, 8192));
+        let reason = unschedulable_reason(&task, &candidates);
+        assert!(reason.short.iter().all(|s| !s.nowhere()), "{:?}", reason.short);
+        let text = reason.to_string();
+        assert!(text.contains("no allowed offering has all of it together"), "{text}");
+        assert!(text.contains("the most cpu is 8000 millicpus (big.cpu)"), "{text}");
+        assert!(
+            text.ends_with(
+                "the closest, big.mem (offering#2), has 1000 millicpus and 65536 MiB usable"
+            ),
+            "{text}"
+        );
     }
 }

@@ -287,6 +287,18 @@ fn a_duplicate_type_names_both_lines() {
     );
 }
 
+/// Regression: `m6i.large` and `M6I.LARGE` were loaded as two types.
+#[test]
+fn a_type_named_twice_in_different_case_is_a_duplicate() {
+    let upper = GOOD_ROW.replacen("m6i.large", "M6I.LARGE", 1);
+    let text = inline(&[&upper]);
+    let err = load_err(&text, &["M6I.LARGE", "line 2", "line 3"]);
+    assert!(
+        matches!(err, CatalogError::DuplicateTypeRow { first_line: 2, line: 3, .. }),
+        "{err:?}"
+    );
+}
+
 #[test]
 fn mixed_regions_are_refused() {
     let text = inline(&["c5.large,2,4,amd64,0.085,,,us-west-2"]);

@@ -292,3 +292,84 @@ fn the_snapshot_is_the_whole_state_and_round_trips_through_json() {
     let back: EngineSnapshot = serde_json::from_str(&json).unwrap();
     assert_eq!(back, snapshot);
 }
+
+/// When each offering is left out until, in seconds, from the snapshot.
+fn left_out_until(e: &Engine) -> Vec<(OfferingId, u64)> {
+    e.snapshot().shortages.iter().map(|s| (s.offering, s.until.0 / 1000)).collect()
+}
+
+/// Refuses every launch `e` decides at `at` for capacity; returns the offerings tried.
+fn refuse_all(e: &mut Engine, at: u64) -> Vec<OfferingId> {
+    let mut tried = Vec::new();
+    loop {
+        let launched = launches(&e.decide(Millis::from_secs(at)));
+        if launched.is_empty() {
+            return tried;
+        }
+        for (instance, offering) in launched {
+            tried.push(offering);
+            let failure = Event::LaunchFailed { instance, reason: LaunchFailure::Capacity };
+            e.handle(Millis::from_secs(at), failure).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_refused_offering_is_left_out_twice_as_long_after_each_refusal_up_to_a_cap() {
+    let mut e = engine(ProvisioningModel::Spot);
+    e.handle(Millis(0), Event::TaskSubmitted(spec(1))).unwrap();
+    // The ttl is 100 s: 100, 200, 400, ... up to 32 x 100 s.
+    let mut at = 0;
+    for round in 0..8u32 {
+        assert_eq!(refuse_all(&mut e, at), [OfferingId(0), OfferingId(1)], "round {round}");
+        let left_out = 100 * (1u64 << round).min(sched_core::engine::SHORTAGE_BACKOFF_MAX);
+        assert_eq!(
+            left_out_until(&e),
+            [(OfferingId(0), at + left_out), (OfferingId(1), at + left_out)]
+        );
+        // The task waits as long: it is not placed before an offering is back.
+        let Some(WaitReason::CapacityShortage { until }) = e.tasks()[&TaskId(1)].waiting else {
+            panic!("round {round}: not waiting");
+        };
+        assert_eq!(until, Millis::from_secs(at + left_out), "round {round}");
+        assert_eq!(e.next_wakeup(), Some(until));
+        at += left_out;
+    }
+    e.check_invariants().unwrap();
+}
+
+#[test]
+fn a_ready_instance_ends_its_offerings_backoff_and_a_start_ends_the_tasks_waits() {
+    let mut e = engine(ProvisioningModel::Spot);
+    e.handle(Millis(0), Event::TaskSubmitted(spec(1))).unwrap();
+    refuse_all(&mut e, 0);
+    refuse_all(&mut e, 100);
+    assert_eq!(left_out_until(&e), [(OfferingId(0), 300), (OfferingId(1), 300)]);
+    // Offering 0 has capacity again at 300 s: the task runs.
+    let instance = run_on_new_instance(&mut e, 300_000);
+    assert_eq!(e.tasks()[&TaskId(1)].status, TaskStatus::Running);
+    assert_eq!(e.tasks()[&TaskId(1)].shortage_waits, 0);
+    e.handle(Millis::from_secs(400), Event::InstanceReclaimed { instance }).unwrap();
+    // Refused again: offering 0 starts over at the ttl, offering 1 goes on doubling.
+    assert_eq!(refuse_all(&mut e, 400), [OfferingId(0), OfferingId(1)]);
+    assert_eq!(left_out_until(&e), [(OfferingId(0), 500), (OfferingId(1), 800)]);
+    e.check_invariants().unwrap();
+}
+
+#[test]
+fn launches_of_one_decision_refused_together_count_as_one_refusal() {
+    let mut e = engine(ProvisioningModel::Spot);
+    // Tasks of different processes with unknown runtimes get one instance each.
+    for (id, process) in [(1, "A"), (2, "B"), (3, "C")] {
+        let task = TaskSpec { process: process.into(), ..spec(id) };
+        e.handle(Millis(0), Event::TaskSubmitted(task)).unwrap();
+    }
+    let launched = launches(&e.decide(Millis(0)));
+    assert_eq!(launched.len(), 3, "{launched:?}");
+    assert!(launched.iter().all(|l| l.1 == OfferingId(0)), "{launched:?}");
+    for (instance, _) in launched {
+        let failure = Event::LaunchFailed { instance, reason: LaunchFailure::Capacity };
+        e.handle(Millis(0), failure).unwrap();
+    }
+    assert_eq!(left_out_until(&e), [(OfferingId(0), 100)]);
+}

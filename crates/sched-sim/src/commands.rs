@@ -2,20 +2,19 @@
 //! with them: learning the right-sizing model, the prediction check, and
 //! the progress bar.
 //!
-//! The progress bar goes to stderr and only when stderr is a terminal and
-//! `CI` is not set: pipes, files and CI logs get none.
+//! The progress bar ([`progress`]) goes to stderr and only when stderr is a
+//! terminal and `CI` is not set: pipes, files and CI logs get none.
 
-use std::io::IsTerminal;
-
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use rayon::prelude::*;
+use sched_core::provider::faults::FaultConfig;
 use sched_core::rightsize::RightsizeConfig;
 use sched_core::Catalog;
 use serde::Serialize;
 
 use crate::cli::{
-    load_catalog, load_traces, replay_options, report_of, CliError, Format, PredictArgs,
-    ReplayArgs, SweepArgs,
+    fault_rate, load_catalog, load_one_trace, replay_options, report_of, CliError, CommonArgs,
+    Format, Outcome, PredictArgs, ProvisioningArg, SweepArgs,
 };
 use crate::learn::{learn_from, learn_hold_out, Learned};
 use crate::predict::{predict_with, PredictionCheck};
@@ -25,23 +24,21 @@ use crate::strategy::Strategy;
 use crate::trace::{read_trace, Trace};
 use crate::workload::Workload;
 
-/// A progress bar of `len` steps on stderr, hidden unless stderr is a
-/// terminal outside CI.
-pub fn progress(len: u64, message: &'static str) -> ProgressBar {
-    let shown = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
-    if !shown || len <= 1 {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(len).with_message(message);
-    if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} {elapsed}") {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar
-}
+pub use crate::console::progress;
 
-/// The `--history` traces, read once.
-pub(crate) fn load_history(args: &ReplayArgs) -> Result<Vec<Trace>, CliError> {
-    Ok(args.history.iter().map(|p| read_trace(p)).collect::<Result<_, _>>()?)
+/// The `--history` traces, read once each: a file named twice (under the
+/// same or another path) would count its samples twice.
+pub(crate) fn load_history(args: &CommonArgs) -> Result<Vec<Trace>, CliError> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut traces = Vec::new();
+    for path in &args.history {
+        // A path that cannot be resolved is read as given, for its error.
+        let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+        if seen.insert(canonical) {
+            traces.push(read_trace(path)?);
+        }
+    }
+    Ok(traces)
 }
 
 /// The workload of `trace`, right-sized from `history` (or from a hold-out
@@ -84,39 +81,57 @@ pub(crate) fn check_prediction(
     Ok(Some(PredictionCheck::new(prediction, greedy.cost_usd)))
 }
 
+/// The strategy `predict` predicts for: `--strategy`, or our engine with
+/// `--solver`, or `greedy`; the two options must agree when both are given.
+fn predict_strategy(args: &PredictArgs) -> Result<Strategy, CliError> {
+    match (args.strategy, args.solver) {
+        (None, None) => Ok(Strategy::Greedy),
+        (Some(strategy), None) => Ok(strategy),
+        (None, Some(solver)) => Ok(solver.strategy()),
+        (Some(strategy), Some(solver)) if strategy == solver.strategy() => Ok(strategy),
+        (Some(strategy), Some(solver)) => Err(CliError::Conflict {
+            first: format!("strategy {strategy}"),
+            second: format!("solver {}", solver.strategy()),
+            why: "--solver picks the strategy running our engine with that solver; give one",
+        }),
+    }
+}
+
 /// `sched-sim predict`.
 pub(crate) fn predict_command(args: &PredictArgs) -> Result<String, CliError> {
-    let replay = &args.replay;
-    if replay.traces.len() > 1 {
+    let common = &args.common;
+    let strategy = predict_strategy(args)?;
+    if args.draws == 0 {
         return Err(CliError::BadOption {
-            option: "trace",
-            value: format!("{} traces", replay.traces.len()),
-            why: "predict takes one trace",
+            option: "draws",
+            value: "0".into(),
+            why: "a prediction needs at least one seeded draw",
         });
     }
-    let (catalog, catalog_path) = load_catalog(replay)?;
-    let options = replay_options(replay)?;
-    let traces = load_traces(replay)?;
-    let history = load_history(replay)?;
-    let (trace, path) = &traces[0];
-    let (workload, rightsizing) = workload_of(trace, &history);
-    let bar = progress(replay.draws as u64, "predicting");
+    let (catalog, catalog_path) = load_catalog(common)?;
+    let mut options = replay_options(common, args.provisioning, &catalog)?;
+    options.detail = args.out.is_some();
+    let (trace, path) = load_one_trace(common, "predict")?;
+    let history = load_history(common)?;
+    let (workload, rightsizing) = workload_of(&trace, &history);
+    let bar = progress(args.draws as u64, "predicting");
     let tick = || bar.inc(1);
     let (prediction, draws) = predict_with(
         &workload,
         &catalog,
-        args.strategy,
+        strategy,
         &options,
-        replay.draws,
+        args.draws,
         options.spot.seed,
         &tick,
     )?;
     bar.finish_and_clear();
-    if let Some(dir) = &replay.out {
+    if let Some(dir) = &args.out {
         let report = report_of(
-            replay,
-            trace,
-            path,
+            common,
+            None,
+            &trace,
+            &path,
             &workload,
             (&catalog, &catalog_path),
             &options,
@@ -126,11 +141,13 @@ pub(crate) fn predict_command(args: &PredictArgs) -> Result<String, CliError> {
         )?;
         crate::out::write_predict(dir, &prediction, &report, &draws)?;
     }
-    Ok(match replay.format {
+    // The seeds are first..=last, wrapping past u64::MAX.
+    let last_seed = prediction.first_seed.wrapping_add(prediction.draws as u64 - 1);
+    Ok(match common.format {
         Format::Json => serde_json::to_string_pretty(&prediction)?,
         Format::Table => format!(
             "{path}: {} tasks, {} {}: predicted ${:.4}, {:.0}% interval [{:.4}, {:.4}] over {} \
-             seeded spot draws (seeds {}..{}), mean ${:.4}, median makespan {:.0}s",
+             seeded spot draws (seeds {} to {}), mean ${:.4}, median makespan {:.0}s",
             workload.tasks.len(),
             prediction.strategy,
             options.policy.provisioning,
@@ -140,7 +157,7 @@ pub(crate) fn predict_command(args: &PredictArgs) -> Result<String, CliError> {
             prediction.interval_usd[1],
             prediction.draws,
             prediction.first_seed,
-            prediction.first_seed.wrapping_add(prediction.draws as u64),
+            last_seed,
             prediction.mean_cost_usd,
             prediction.predicted_makespan_s,
         ),
@@ -168,10 +185,19 @@ pub struct SweepRow {
     pub preemptions: usize,
     /// Tasks that ended FAILED.
     pub failed: usize,
+    /// Tasks that ended CANCELLED.
+    pub cancelled: usize,
+    /// Tasks the replay did not carry to the end their trace recorded (see
+    /// [`crate::report::incomplete_tasks`]).
+    pub incomplete: usize,
+    /// Faults injected, under `--faults`.
+    pub faults_injected: Option<u64>,
     /// OOM kills.
     pub oom_kills: usize,
     /// Instances rented.
     pub instances: usize,
+    /// Tasks lost, duplicate starts and instances leaked under `--faults`: must be 0.
+    pub fault_breaches: u64,
 }
 
 /// The rows of one policy across seeds.
@@ -193,47 +219,63 @@ pub struct SweepSummary {
     pub mean_makespan_s: f64,
     /// Mean failed tasks.
     pub mean_failed: f64,
+    /// Mean cancelled tasks.
+    pub mean_cancelled: f64,
+}
+
+/// The strategies of a sweep: `--strategies` once each, in order, and our
+/// engine with `--solver` when that is not there yet.
+fn sweep_strategies(args: &SweepArgs) -> Vec<Strategy> {
+    let mut strategies: Vec<Strategy> = Vec::new();
+    let solver = args.solver.map(|s| s.strategy());
+    for strategy in args.strategies.iter().copied().chain(solver) {
+        if !strategies.contains(&strategy) {
+            strategies.push(strategy);
+        }
+    }
+    strategies
 }
 
 /// `sched-sim sweep`.
-pub(crate) fn sweep_command(args: &SweepArgs) -> Result<String, CliError> {
-    let replay = &args.replay;
-    if replay.traces.len() > 1 {
-        return Err(CliError::BadOption {
-            option: "trace",
-            value: format!("{} traces", replay.traces.len()),
-            why: "sweep takes one trace",
-        });
+pub(crate) fn sweep_command(args: &SweepArgs) -> Result<Outcome, CliError> {
+    let common = &args.common;
+    let faults = fault_rate(args.faults)?;
+    let (catalog, _) = load_catalog(common)?;
+    let (trace, path) = load_one_trace(common, "sweep")?;
+    let history = load_history(common)?;
+    let strategies = sweep_strategies(args);
+    let mut provisionings: Vec<ProvisioningArg> = Vec::new();
+    for p in &args.provisionings {
+        if !provisionings.contains(p) {
+            provisionings.push(*p);
+        }
     }
-    let (catalog, _) = load_catalog(replay)?;
-    let traces = load_traces(replay)?;
-    let history = load_history(replay)?;
-    let (trace, path) = traces.first().ok_or(CliError::BadOption {
-        option: "trace",
-        value: "none".into(),
-        why: "sweep needs a trace",
-    })?;
-    if args.seeds == 0 || args.strategies.is_empty() || args.provisionings.is_empty() {
+    if args.seeds == 0 || strategies.is_empty() || provisionings.is_empty() {
         return Err(CliError::BadOption {
             option: "seeds",
             value: args.seeds.to_string(),
             why: "a sweep needs at least one seed, strategy and provisioning model",
         });
     }
-    let (workload, _) = workload_of(trace, &history);
+    let (workload, _) = workload_of(&trace, &history);
     let mut runs = Vec::new();
-    for &provisioning in &args.provisionings {
-        let mut options = replay_options(replay)?;
-        options.policy.provisioning = provisioning.into();
+    for &provisioning in &provisionings {
+        // A spot outage does not touch an on-demand run: it is left out there.
+        let mut rules = common.clone();
+        if provisioning == ProvisioningArg::OnDemand {
+            rules.spot_unavailable = None;
+        }
+        let mut options = replay_options(&rules, provisioning, &catalog)?;
         // A sweep reads the figures only.
         options.detail = false;
         let bounds = Bounds::of(&workload, &options.policy.candidates(&catalog)?);
-        for &strategy in &args.strategies {
+        for &strategy in &strategies {
             // Seeds wrap past u64::MAX: any seed is valid, and a sweep from
             // the last one goes on from 0.
             for offset in 0..args.seeds {
                 let mut seeded = options.clone();
-                seeded.spot.seed = replay.seed.wrapping_add(offset);
+                seeded.spot.seed = common.seed.wrapping_add(offset);
+                seeded.faults = faults.map(|rate| FaultConfig::mixed(rate, seeded.spot.seed));
                 runs.push((strategy, seeded, bounds));
             }
         }
@@ -254,50 +296,72 @@ pub(crate) fn sweep_command(args: &SweepArgs) -> Result<String, CliError> {
                 memory_utilization: r.memory_utilization,
                 preemptions: r.spot.preemptions,
                 failed: r.tasks.failed,
+                cancelled: r.tasks.cancelled,
+                incomplete: crate::report::incomplete_tasks(&r),
+                faults_injected: r.faults.as_ref().map(|f| f.injected),
                 oom_kills: r.oom.kills,
                 instances: r.instances_launched,
+                fault_breaches: r
+                    .faults
+                    .as_ref()
+                    .map_or(0, |f| f.tasks_lost + f.duplicate_starts + f.instances_leaked),
             })
         })
         .collect::<Result<_, crate::replay::ReplayError>>()?;
     bar.finish_and_clear();
     let summary = summarize_sweep(&rows);
-    if args.csv {
-        return sweep_csv(&rows);
+    if let Some(dir) = &args.out {
+        let json = serde_json::json!({ "trace": path, "rows": rows, "summary": summary });
+        crate::out::write_sweep(dir, &sweep_csv(&rows)?, &serde_json::to_string_pretty(&json)?)?;
     }
-    Ok(match replay.format {
-        Format::Json => serde_json::to_string_pretty(
-            &serde_json::json!({ "trace": path, "rows": rows, "summary": summary }),
-        )?,
-        Format::Table => {
-            let mut out =
-                format!("{path}: {} tasks, {} replays\n", workload.tasks.len(), rows.len());
-            out.push_str(&format!(
-                "{:<12} {:<25} {:>5} {:>10} {:>10} {:>10} {:>10} {:>7}\n",
-                "provisioning",
-                "strategy",
-                "seeds",
-                "mean $",
-                "min $",
-                "max $",
-                "makespan",
-                "failed"
-            ));
-            for s in &summary {
-                out.push_str(&format!(
-                    "{:<12} {:<25} {:>5} {:>10.4} {:>10.4} {:>10.4} {:>9.0}s {:>7.1}\n",
-                    s.provisioning,
-                    s.strategy,
-                    s.seeds,
-                    s.mean_cost_usd,
-                    s.min_cost_usd,
-                    s.max_cost_usd,
-                    s.mean_makespan_s,
-                    s.mean_failed
-                ));
-            }
-            out
+    let output = if args.csv {
+        sweep_csv(&rows)?
+    } else {
+        match common.format {
+            Format::Json => serde_json::to_string_pretty(
+                &serde_json::json!({ "trace": path, "rows": rows, "summary": summary }),
+            )?,
+            Format::Table => sweep_table(&path, workload.tasks.len(), &rows, &summary),
         }
+    };
+    Ok(Outcome {
+        output,
+        unschedulable: 0,
+        fault_breaches: rows.iter().map(|r| r.fault_breaches).sum(),
+        incomplete: rows.iter().map(|r| r.incomplete).sum(),
     })
+}
+
+/// The sweep's summary as a table.
+fn sweep_table(path: &str, tasks: usize, rows: &[SweepRow], summary: &[SweepSummary]) -> String {
+    let mut out = format!("{path}: {tasks} tasks, {} replays\n", rows.len());
+    out.push_str(&format!(
+        "{:<12} {:<25} {:>5} {:>10} {:>10} {:>10} {:>10} {:>7} {:>7}\n",
+        "provisioning",
+        "strategy",
+        "seeds",
+        "mean $",
+        "min $",
+        "max $",
+        "makespan",
+        "failed",
+        "cancel"
+    ));
+    for s in summary {
+        out.push_str(&format!(
+            "{:<12} {:<25} {:>5} {:>10.4} {:>10.4} {:>10.4} {:>9.0}s {:>7.1} {:>7.1}\n",
+            s.provisioning,
+            s.strategy,
+            s.seeds,
+            s.mean_cost_usd,
+            s.min_cost_usd,
+            s.max_cost_usd,
+            s.mean_makespan_s,
+            s.mean_failed,
+            s.mean_cancelled,
+        ));
+    }
+    out
 }
 
 /// Mean, min and max per (provisioning, strategy), in sweep order.
@@ -324,6 +388,7 @@ pub fn summarize_sweep(rows: &[SweepRow]) -> Vec<SweepSummary> {
                 max_cost_usd: of.iter().map(|r| r.cost_usd).fold(0.0, f64::max),
                 mean_makespan_s: of.iter().map(|r| r.makespan_s).sum::<f64>() / n,
                 mean_failed: of.iter().map(|r| r.failed as f64).sum::<f64>() / n,
+                mean_cancelled: of.iter().map(|r| r.cancelled as f64).sum::<f64>() / n,
             }
         })
         .collect()

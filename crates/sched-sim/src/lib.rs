@@ -21,12 +21,14 @@
 //! - [`detail`]: per-task records and rentals over time of one replay.
 //! - [`out`]: the `--out` directory: JSON, per-task CSV and SVG pictures.
 //! - [`cli`]: the `sched-sim` command line.
+//! - [`console`]: the progress bar and the log lines on stderr, for the binary.
 #![deny(missing_docs)]
 
 pub mod cli;
 pub mod clocked;
 pub mod cloud;
 pub mod commands;
+pub mod console;
 pub mod detail;
 pub mod learn;
 pub mod metrics;

@@ -66,13 +66,20 @@ impl OomRetries {
             return None; // A recorded failure with exit 137, not a kill.
         }
         let (spec, script, peak) = self.specs.get(&task)?.clone();
+        let from_mib = spec.allocated.memory_mib;
         let next = self.guard.next(spec.allocated, spec.requested)?;
         let id = TaskId(self.next_id);
         self.next_id += 1;
         let retry = TaskSpec { id, allocated: next, ..spec };
         let original = self.retry_of.get(&task).copied().unwrap_or(task);
         self.retry_of.insert(id, original);
-        warn!(%task, retry = %id, from_mib = retry.allocated.memory_mib, "killed for memory; retrying with more");
+        warn!(
+            %task,
+            retry = %id,
+            from_mib,
+            to_mib = retry.allocated.memory_mib,
+            "killed for memory; retrying with more"
+        );
         cloud.add_task(id, script, peak);
         self.specs.insert(id, (retry.clone(), script, peak));
         Some(retry)

@@ -15,8 +15,9 @@
 //! Without faults none of this changes a replay: the simulated cloud never
 //! throttles, and its events are never refused.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
+use sched_core::catalog::OfferingId;
 use sched_core::engine::InstanceStatus;
 use sched_core::engine::{Action, Engine, Event, LaunchFailure};
 use sched_core::lifecycle::TaskStatus;
@@ -24,7 +25,7 @@ use sched_core::provider::retry::RetryPolicy;
 use sched_core::provider::ProviderError;
 use sched_core::time::Millis;
 use serde::Serialize;
-use tracing::warn;
+use tracing::{debug, warn};
 
 use crate::clocked::ClockedCloud;
 use crate::replay::ReplayError;
@@ -77,6 +78,8 @@ pub(crate) struct Recovery {
     /// Check the engine's invariants after every event.
     check: bool,
     steps: u64,
+    /// Offerings the provider refused for capacity at the given moment.
+    refused: (Millis, BTreeSet<OfferingId>),
     pub(crate) report: FaultReport,
 }
 
@@ -91,6 +94,7 @@ impl Recovery {
             tolerant,
             check,
             steps: 0,
+            refused: (Millis(0), BTreeSet::new()),
             report: FaultReport::default(),
         }
     }
@@ -146,6 +150,11 @@ impl Recovery {
     /// Carries out `action` (call number `attempt + 1`): a failure worth
     /// retrying is queued, a refused launch comes back as the event the
     /// engine acts on.
+    ///
+    /// A launch of an offering the provider refused for capacity at this
+    /// same moment is answered with that refusal without asking again: a
+    /// plan that opens one instance per task would otherwise ask for every
+    /// task, and the answer cannot differ within an instant.
     pub(crate) fn carry_out<C: ClockedCloud>(
         &mut self,
         cloud: &C,
@@ -154,6 +163,15 @@ impl Recovery {
         attempt: u32,
     ) -> Result<Option<Event>, ReplayError> {
         let now = cloud.now();
+        if let Action::Launch { instance, offering } = action {
+            if self.refused.0 != now {
+                self.refused = (now, BTreeSet::new());
+            }
+            if self.refused.1.contains(&offering) {
+                debug!(%instance, %offering, "offering refused a moment ago; not asked again");
+                return Ok(Some(Event::LaunchFailed { instance, reason: LaunchFailure::Capacity }));
+            }
+        }
         let error = match cloud.execute_now(&action) {
             Ok(()) => {
                 if attempt > 0 {
@@ -164,22 +182,35 @@ impl Recovery {
             Err(error) => error,
         };
         if RetryPolicy::retryable(&error) {
-            if let Some(delay) = self.policy.delay(attempt + 1) {
+            // A launch given up fails (the engine places its tasks again);
+            // no event could tell the engine that a start, stop or terminate
+            // never happened, so under faults those are retried at the
+            // longest delay for as long as the engine wants them.
+            let patient = self.tolerant && !matches!(action, Action::Launch { .. });
+            let delay = self
+                .policy
+                .delay(attempt.saturating_add(1))
+                .or_else(|| patient.then_some(Millis(self.policy.cap_ms)));
+            if let Some(delay) = delay {
                 self.report.retries += 1;
                 warn!(
                     ?action,
                     %error,
-                    attempt = attempt + 1,
+                    attempt = attempt.saturating_add(1),
                     max = self.policy.max_attempts,
                     delay_s = delay.as_secs_f64(),
                     "provider call failed; retrying"
                 );
-                self.queue.push(Queued { due: now + delay, action, attempt: attempt + 1 });
+                self.queue.push(Queued {
+                    due: now + delay,
+                    action,
+                    attempt: attempt.saturating_add(1),
+                });
                 return Ok(None);
             }
         }
         match action {
-            Action::Launch { instance, .. } => {
+            Action::Launch { instance, offering } => {
                 // A retry may fail after an earlier call did launch: the
                 // instance may already be up, and reconciliation ends it.
                 let booting = engine
@@ -190,10 +221,22 @@ impl Recovery {
                     return Ok(None);
                 }
                 let reason = match error {
-                    ProviderError::CapacityUnavailable { .. } => LaunchFailure::Capacity,
+                    ProviderError::CapacityUnavailable { .. } => {
+                        self.refused.1.insert(offering);
+                        LaunchFailure::Capacity
+                    }
                     _ => LaunchFailure::Other,
                 };
                 Ok(Some(Event::LaunchFailed { instance, reason }))
+            }
+            // The provider does not rent it (a launch that never reached it,
+            // or a report still on its way): either way it is gone, and no
+            // later report may come to say so.
+            Action::Terminate { instance }
+                if self.tolerant && matches!(error, ProviderError::NotFound { .. }) =>
+            {
+                warn!(%instance, "provider does not rent the instance to terminate; taking it as ended");
+                Ok(Some(Event::InstanceTerminated { instance }))
             }
             _ if self.tolerant && matches!(error, ProviderError::NotFound { .. }) => {
                 // The instance went while its report is still on the way.

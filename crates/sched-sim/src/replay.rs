@@ -157,6 +157,9 @@ pub struct UnschedulableTask {
     pub largest_offering: Option<String>,
     /// How much of the resource that offering has, usable.
     pub largest_has: Option<u64>,
+    /// Every resource the closest offering lacks, with the most any allowed
+    /// offering has of it.
+    pub short: Vec<sched_core::plan::Shortfall>,
     /// The whole reason, in words.
     pub reason: String,
 }
@@ -175,14 +178,16 @@ fn unschedulable_tasks(workload: &Workload, engine: &Engine) -> Vec<Unschedulabl
                 needs: reason.demand.get(reason.dimension),
                 largest_offering: reason.largest.as_ref().map(|l| l.type_name.clone()),
                 largest_has: reason.largest.as_ref().map(|l| l.capacity.get(reason.dimension)),
+                short: reason.short.clone(),
                 reason: reason.to_string(),
             })
         })
         .collect()
 }
 
-/// How long the replay waits with nothing starting or ending before it
-/// cancels what is left: a day of virtual time.
+/// How long the replay waits with no task starting, ending or being
+/// preempted, and none running, before it cancels what is left: a day of
+/// virtual time, or two boots of the simulated cloud when that is longer.
 pub const GIVE_UP_AFTER: Millis = Millis::from_secs(24 * 3600);
 
 /// Cpu-seconds and MiB-seconds of one kind of resource-time.
@@ -501,7 +506,8 @@ fn run<C: ClockedCloud>(
             return Err(ReplayError::Stalled { strategy, at: cloud.now(), unfinished });
         };
         cloud.advance_to(now);
-        let stuck = closed && abandoned == 0 && now.since(last_progress) > GIVE_UP_AFTER;
+        let patience = GIVE_UP_AFTER.max(Millis(cloud.config().boot.0.saturating_mul(2)));
+        let stuck = closed && abandoned == 0 && now.since(last_progress) > patience;
         let open = || engine.tasks().values().filter(|t| !t.status.is_terminal());
         if stuck && open().count() > 0 && open().all(|t| t.status == TaskStatus::Submitted) {
             abandoned = open().count();
@@ -566,7 +572,7 @@ fn execute<C: ClockedCloud>(
         }
         loop {
             for event in events.drain(..) {
-                progress |= matches!(event, Event::TaskStarted { .. } | Event::TaskExited { .. });
+                progress |= is_progress(engine, &event);
                 let retry = guard.as_deref_mut().and_then(|g| g.after(&event, cloud.sim()));
                 recovery.handle(engine, now, event)?;
                 if let Some(retry) = retry {
@@ -589,6 +595,24 @@ fn execute<C: ClockedCloud>(
                 break;
             }
         }
+    }
+}
+
+/// True when `event` starts or ends a run of a task: a start, an exit, or
+/// the loss of an instance a task was running on (a preemption).
+fn is_progress(engine: &Engine, event: &Event) -> bool {
+    match event {
+        Event::TaskStarted { .. } | Event::TaskExited { .. } => true,
+        Event::InstanceReclaimed { instance } | Event::InstanceTerminated { instance } => {
+            engine.instances().get(instance).is_some_and(|host| {
+                host.tasks.iter().any(|task| {
+                    engine.tasks().get(task).is_some_and(|t| {
+                        matches!(t.status, TaskStatus::Running | TaskStatus::Unknown)
+                    })
+                })
+            })
+        }
+        _ => false,
     }
 }
 
@@ -643,7 +667,7 @@ pub fn lower_bound_usd(workload: &Workload, candidates: &[Candidate]) -> f64 {
         .iter()
         .filter(|t| candidates.iter().any(|c| t.spec.allocated.fits_in(&c.capacity)))
         .map(|t| prices.lower_bound_usd(&t.spec.allocated, t.script.runtime.as_secs_f64()))
-        .sum()
+        .fold(0.0, |a, b| a + b)
 }
 
 fn summarize<C: ClockedCloud>(
@@ -655,13 +679,16 @@ fn summarize<C: ClockedCloud>(
     let end = cloud.now();
     let min_billing = cloud.config().min_billing_s;
     let rentals = cloud.rentals();
-    let cost_usd = rentals.iter().map(|r| r.cost_usd(min_billing, end)).sum();
-    let paid_cpu_s: f64 =
-        rentals.iter().map(|r| r.nominal.cpus() * r.billed_seconds(min_billing, end)).sum();
+    // Sums are folded from +0.0: an empty f64 sum is -0.0, printed "-0".
+    let cost_usd = rentals.iter().map(|r| r.cost_usd(min_billing, end)).fold(0.0, |a, b| a + b);
+    let paid_cpu_s: f64 = rentals
+        .iter()
+        .map(|r| r.nominal.cpus() * r.billed_seconds(min_billing, end))
+        .fold(0.0, |a, b| a + b);
     let paid_mib_s: f64 = rentals
         .iter()
         .map(|r| r.nominal.memory_mib as f64 * r.billed_seconds(min_billing, end))
-        .sum();
+        .fold(0.0, |a, b| a + b);
     // Only tasks that ran used anything: an unschedulable or abandoned task's
     // recorded usage belongs to a run that did not happen here.
     let records = engine.tasks();
@@ -684,8 +711,8 @@ fn summarize<C: ClockedCloud>(
         requested: over_runtime(|s| s.requested),
         allocated: over_runtime(|s| s.allocated),
         used: ResourceTime {
-            cpu_s: used.iter().map(|u| u.cpu_seconds).sum(),
-            memory_mib_s: used.iter().map(|u| u.memory_mib_seconds).sum(),
+            cpu_s: used.iter().map(|u| u.cpu_seconds).fold(0.0, |a, b| a + b),
+            memory_mib_s: used.iter().map(|u| u.memory_mib_seconds).fold(0.0, |a, b| a + b),
         },
         paid: ResourceTime { cpu_s: paid_cpu_s, memory_mib_s: paid_mib_s },
     };
@@ -717,8 +744,14 @@ fn summarize<C: ClockedCloud>(
         name: strategy.name().to_string(),
         cost_usd,
         lower_bound_usd: 0.0,
-        cpu_utilization: ratio(used.iter().map(|u| u.cpu_seconds).sum(), paid_cpu_s),
-        memory_utilization: ratio(used.iter().map(|u| u.memory_mib_seconds).sum(), paid_mib_s),
+        cpu_utilization: ratio(
+            used.iter().map(|u| u.cpu_seconds).fold(0.0, |a, b| a + b),
+            paid_cpu_s,
+        ),
+        memory_utilization: ratio(
+            used.iter().map(|u| u.memory_mib_seconds).fold(0.0, |a, b| a + b),
+            paid_mib_s,
+        ),
         makespan_s: makespan.since(first_submit).as_secs_f64(),
         mean_queue_s,
         instances_launched: rentals.len(),

@@ -13,6 +13,7 @@ use crate::learn::HistorySource;
 use crate::metrics::ProcessResources;
 use crate::predict::PredictionCheck;
 use crate::replay::StrategyReport;
+use crate::strategy::Strategy;
 
 /// Which trace was replayed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -130,7 +131,7 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "{:<25} {:>10} {:>8} {:>6} {:>6} {:>10} {:>9} {:>9} {:>5} {:>5} {:>5}",
+            "{:<25} {:>10} {:>8} {:>6} {:>6} {:>10} {:>9} {:>9} {:>5} {:>5} {:>5} {:>6}",
             "strategy",
             "cost $",
             "x bound",
@@ -141,29 +142,31 @@ impl Report {
             "instances",
             "ok",
             "fail",
-            "unsch"
+            "unsch",
+            "cancel"
         );
         for s in &self.strategies {
             // Cost over the valid (pattern-LP) bound; the per-task one is not a
             // bound in general, so it is only the fallback.
             let bound = s.pattern_bound_usd.unwrap_or(s.lower_bound_usd);
-            let times_bound = if bound > 0.0 { s.cost_usd / bound } else { f64::NAN };
             let _ = writeln!(
                 out,
-                "{:<25} {:>10.4} {:>8.2} {:>6.1} {:>6.1} {:>10} {:>9.1} {:>9} {:>5} {:>5} {:>5}",
+                "{:<25} {:>10.4} {:>8} {:>6.1} {:>6.1} {:>10} {:>9.1} {:>9} {:>5} {:>5} {:>5} {:>6}",
                 s.name,
-                s.cost_usd,
-                times_bound,
-                s.cpu_utilization * 100.0,
-                s.memory_utilization * 100.0,
+                shown(s.cost_usd),
+                times_bound(s.cost_usd, bound),
+                shown(s.cpu_utilization * 100.0),
+                shown(s.memory_utilization * 100.0),
                 format_duration(s.makespan_s),
-                s.mean_queue_s,
+                shown(s.mean_queue_s),
                 s.instances_launched,
                 s.tasks.succeeded,
                 s.tasks.failed,
                 s.tasks.unschedulable,
+                s.tasks.cancelled,
             );
         }
+        incomplete_lines(&mut out, &self.strategies);
         for s in &self.strategies {
             let Some(solver) = &s.solver else { continue };
             let _ = writeln!(
@@ -186,10 +189,10 @@ impl Report {
                 out,
                 "lower bounds: per-task ${:.4} (each task at the cheapest price of its dominant \
                  resource); pattern LP {}",
-                first.lower_bound_usd,
+                shown(first.lower_bound_usd),
                 first
                     .pattern_bound_usd
-                    .map_or_else(|| "unavailable".to_string(), |b| format!("${b:.4}")),
+                    .map_or_else(|| "unavailable".to_string(), |b| format!("${:.4}", shown(b))),
             );
         }
         self.spot_lines(&mut out);
@@ -263,24 +266,32 @@ impl Report {
         );
         for s in &self.strategies {
             let spot = &s.spot;
-            let abandoned = match s.abandoned {
-                0 => String::new(),
-                n => format!(", {n} cancelled after a day without capacity"),
-            };
             let _ = writeln!(
                 out,
                 "  {:<25} {} reclaimed, {} preemptions, {} retries, {} failed after retries, \
-                 lost work ${:.4}, on demand {:.1}% of cost{abandoned}",
+                 lost work ${:.4}, on demand {:.1}% of cost",
                 s.name,
                 spot.reclaimed_instances,
                 spot.preemptions,
                 spot.retries,
                 spot.failed_after_retries,
-                spot.lost_work_usd,
-                spot.on_demand_cost_share * 100.0,
+                shown(spot.lost_work_usd),
+                shown(spot.on_demand_cost_share * 100.0),
             );
         }
     }
+}
+
+/// Tasks a replay did not carry to the end their trace recorded: CANCELLED
+/// ones, those FAILED because a spot reclaim came on their last attempt,
+/// and those FAILED by an out-of-memory kill the guard could not retry. The
+/// kills of `greedy-rightsized`, which runs without the guard to show what
+/// they cost, are reported but not counted here; tasks the trace recorded
+/// as failed are replayed as failed and not counted either. Any such task
+/// makes `sched-sim` exit with [`EXIT_TASKS_INCOMPLETE`](crate::cli::EXIT_TASKS_INCOMPLETE).
+pub fn incomplete_tasks(report: &StrategyReport) -> usize {
+    let oom = if report.name == Strategy::GreedyRightsized.name() { 0 } else { report.oom.failed };
+    report.tasks.cancelled + report.spot.failed_after_retries + oom
 }
 
 /// How many processes the table shows.
@@ -316,6 +327,63 @@ fn process_lines(out: &mut String, processes: &[ProcessResources]) {
             used,
             p.reading.words(),
         );
+    }
+}
+
+/// The tasks each strategy did not carry to the end their trace recorded,
+/// said before anything else below the table; nothing when there are none.
+fn incomplete_lines(out: &mut String, strategies: &[StrategyReport]) {
+    if strategies.iter().all(|s| incomplete_tasks(s) == 0) {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "INCOMPLETE: tasks the replay did not carry to the end their trace recorded \
+         (exit code {}):",
+        crate::cli::EXIT_TASKS_INCOMPLETE
+    );
+    for s in strategies.iter().filter(|s| incomplete_tasks(s) > 0) {
+        let oom = if s.name == Strategy::GreedyRightsized.name() { 0 } else { s.oom.failed };
+        let mut parts = Vec::new();
+        if s.tasks.cancelled > 0 {
+            let why = if s.abandoned > 0 {
+                " (no task started or ended for a day: no capacity came)"
+            } else {
+                ""
+            };
+            parts.push(format!("{} CANCELLED{why}", s.tasks.cancelled));
+        }
+        if s.spot.failed_after_retries > 0 {
+            parts.push(format!(
+                "{} FAILED by spot reclaims on every attempt",
+                s.spot.failed_after_retries
+            ));
+        }
+        if oom > 0 {
+            parts.push(format!("{oom} FAILED by out-of-memory kills"));
+        }
+        let _ = writeln!(out, "  {:<25} {}", s.name, parts.join(", "));
+    }
+}
+
+/// A figure as the table prints it: `-0` as `0`, so an empty sum (which is
+/// `-0.0` in floating point) does not print a minus sign.
+fn shown(value: f64) -> f64 {
+    if value == 0.0 {
+        0.0
+    } else {
+        value
+    }
+}
+
+/// Cost over the lower bound, or `n/a` when there is no positive bound or
+/// no finite ratio (an empty trace, prices too small to divide by).
+fn times_bound(cost: f64, bound: f64) -> String {
+    let ratio = cost / bound;
+    if bound > 0.0 && ratio.is_finite() {
+        format!("{ratio:.2}")
+    } else {
+        "n/a".to_string()
     }
 }
 

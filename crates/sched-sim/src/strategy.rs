@@ -14,16 +14,18 @@
 //! - `greedy-rightsized-guarded`: the same, with a task killed for memory
 //!   retried with more, stepping up to its request (`docs/rightsizing.md`).
 
+use std::collections::BTreeSet;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 
 use sched_core::catalog::CapacityType;
 use sched_core::plan::{unschedulable_reason, Placement, Plan, Unschedulable};
 use sched_core::policy::Candidate;
-use sched_core::problem::PlacementProblem;
+use sched_core::problem::{PlacementProblem, TaskId};
 use sched_core::resources::Resources;
 use sched_core::solver::{Auto, Greedy, Milp, MilpConfig, Solver};
 use serde::{Deserialize, Serialize};
+use tracing::debug;
 
 /// A named way to run a trace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -126,18 +128,39 @@ pub fn single_instance_choice(
     })
 }
 
-/// Solver for `single-instance`: launches its one instance once, then only
-/// fills it, first come first served; tasks that do not fit now wait.
+/// Solver for `single-instance`: one instance at a time, filled first come
+/// first served; tasks that do not fit now wait.
+///
+/// The engine offers a solver only instances with free room, so "no
+/// instance offered" means either that the one instance is exactly full or
+/// that it is gone (its launch was refused, it never became ready, the
+/// provider lost it). The solver tells the two apart from what it did
+/// itself: an instance it left with free room would still be offered while
+/// it lives, and the tasks of a lost instance come back to be placed again.
+/// A gone instance is replaced by a new one, unless its offering is left out
+/// for a shortage, in which case the tasks are returned unplaced and the
+/// engine makes them wait for the shortage to end.
 #[derive(Debug)]
 pub struct SingleInstance {
     instance: Candidate,
-    launched: AtomicBool,
+    fleet: Mutex<Fleet>,
+}
+
+/// What `single-instance` knows of its instance between decisions.
+#[derive(Debug, Default)]
+struct Fleet {
+    /// An instance was launched and not found gone since.
+    launched: bool,
+    /// The last placement left no free room on it.
+    full: bool,
+    /// Tasks placed on the current instance.
+    on_it: BTreeSet<TaskId>,
 }
 
 impl SingleInstance {
     /// A fleet of one `instance`.
     pub fn new(instance: Candidate) -> Self {
-        SingleInstance { instance, launched: AtomicBool::new(false) }
+        SingleInstance { instance, fleet: Mutex::new(Fleet::default()) }
     }
 }
 
@@ -148,25 +171,56 @@ impl Solver for SingleInstance {
 
     fn solve(&self, problem: &PlacementProblem<'_>) -> Plan {
         let mut plan = Plan::default();
+        // The state is consistent between statements, so a poisoned lock is usable.
+        let mut fleet = self.fleet.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let only = std::slice::from_ref(&self.instance);
-        let (mut free, placement) = match problem.instances.first() {
-            Some(existing) => (existing.free, Placement::Existing(existing.id)),
-            None if !self.launched.swap(true, Ordering::Relaxed) => {
-                (self.instance.capacity, Placement::New(plan.push_launch(&self.instance)))
+        let offered = problem.instances.iter().find(|i| i.offering == self.instance.offering);
+        let came_back = problem.tasks.iter().any(|t| fleet.on_it.contains(&t.id));
+        let short = !problem.candidates.iter().any(|c| c.offering == self.instance.offering);
+        let (mut free, placement) = match offered {
+            Some(existing) => (existing.free, Some(Placement::Existing(existing.id))),
+            // Alive and exactly full: the tasks wait for room.
+            None if fleet.launched && fleet.full && !came_back => (Resources::ZERO, None),
+            // Gone (or never launched), and its offering refused lately:
+            // returned unplaced, the tasks wait for the shortage to end.
+            None if short => {
+                for task in &problem.tasks {
+                    let reason = unschedulable_reason(task, only);
+                    plan.unschedulable.push(Unschedulable { task: task.id, reason });
+                }
+                return plan;
             }
-            // The one instance is full: it is not offered as free room.
-            None => (Resources::ZERO, Placement::New(usize::MAX)),
+            // Nothing to put on a new one.
+            None if !problem.tasks.iter().any(|t| t.demand.fits_in(&self.instance.capacity)) => {
+                (Resources::ZERO, None)
+            }
+            None => {
+                if fleet.launched {
+                    debug!(offering = %self.instance.offering, "single instance gone; launching another");
+                }
+                fleet.launched = true;
+                fleet.on_it.clear();
+                let launch = plan.push_launch(&self.instance);
+                (self.instance.capacity, Some(Placement::New(launch)))
+            }
         };
         for task in &problem.tasks {
             if !task.demand.fits_in(&self.instance.capacity) {
                 let reason = unschedulable_reason(task, only);
                 plan.unschedulable.push(Unschedulable { task: task.id, reason });
-            } else if let Some(left) = free.checked_sub(&task.demand) {
-                free = left;
-                plan.assign(task.id, placement);
-            } else {
-                plan.deferred.push(task.id);
+                continue;
             }
+            match (placement, free.checked_sub(&task.demand)) {
+                (Some(placement), Some(left)) => {
+                    free = left;
+                    plan.assign(task.id, placement);
+                    fleet.on_it.insert(task.id);
+                }
+                _ => plan.deferred.push(task.id),
+            }
+        }
+        if placement.is_some() {
+            fleet.full = free.is_zero();
         }
         plan
     }

@@ -43,6 +43,8 @@ pub struct WorkloadTask {
     pub rightsized: Option<Resources>,
     /// Its name in the trace (`name`, else `process`), for reports.
     pub name: String,
+    /// Its `task_id` in the trace, where the trace has one.
+    pub trace_task_id: Option<u64>,
 }
 
 /// The tasks of one trace, ready to replay.
@@ -98,6 +100,7 @@ impl Workload {
                     } else {
                         task.name.clone()
                     },
+                    trace_task_id: task.task_id,
                 }
             })
             .collect();

@@ -53,3 +53,15 @@ fn a_rate_outside_zero_to_one_is_refused_by_name() {
     assert!(stderr.contains("--faults 1.5"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// At 1 every launched instance never becomes ready: no task could run,
+/// so the rate is refused with that reason instead of a replay that cannot
+/// end.
+#[test]
+fn a_rate_of_one_is_refused_with_the_reason() {
+    let (code, stdout, stderr) = sched_sim(&["replay", "--faults", "1"]);
+    assert_eq!(code, Some(1));
+    assert!(stdout.is_empty());
+    assert!(stderr.contains("--faults 1: must be below 1"), "{stderr}");
+    assert!(stderr.contains("no task could ever run"), "{stderr}");
+}

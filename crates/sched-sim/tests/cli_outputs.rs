@@ -95,3 +95,87 @@ fn replay_learns_from_named_history() {
         report["strategies"].as_array().unwrap().iter().map(|s| s["name"].clone()).collect();
     assert!(names.contains(&"greedy-rightsized-guarded".into()));
 }
+
+/// Regression: `sweep` ignored `--out`, `--faults` and `--solver`, and
+/// `--strategies greedy,greedy` counted every seed twice.
+#[test]
+fn sweep_writes_its_rows_honours_faults_and_solver_and_counts_a_strategy_once() {
+    let dir = std::env::temp_dir().join(format!("sched-sim-sweep-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let sarek = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/traces/nfcore-sarek_slurm_trace_custom-fields.txt"
+    );
+    let out = cli(&[
+        "sweep",
+        "--format",
+        "json",
+        "--seeds",
+        "2",
+        "--provisionings",
+        "spot-first,spot-first",
+        "--strategies",
+        "greedy,greedy",
+        "--solver",
+        "auto",
+        "--faults",
+        "0.2",
+        "--out",
+        dir.to_str().unwrap(),
+        sarek,
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let rows = json["rows"].as_array().unwrap();
+    // greedy and auto, two seeds, one provisioning.
+    assert_eq!(rows.len(), 2 * 2, "{rows:?}");
+    let strategies: Vec<&str> = rows.iter().map(|r| r["strategy"].as_str().unwrap()).collect();
+    assert_eq!(strategies.iter().filter(|s| **s == "auto").count(), 2, "{strategies:?}");
+    for row in rows {
+        assert!(row["faults_injected"].as_u64().unwrap() > 0, "{row}");
+        assert_eq!(row["fault_breaches"], 0, "{row}");
+    }
+    let csv = std::fs::read_to_string(dir.join("sweep.csv")).unwrap();
+    assert!(csv.starts_with("provisioning,strategy,seed,cost_usd"), "{csv}");
+    assert_eq!(csv.lines().count(), 1 + 4);
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("sweep.json")).unwrap()).unwrap();
+    assert_eq!(saved["summary"].as_array().unwrap().len(), 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Regression: `predict` ignored `--solver`, ran one draw for `--draws 0`,
+/// and named the seeds `1..17` for sixteen draws.
+#[test]
+fn predict_honours_solver_refuses_no_draws_and_names_its_seeds() {
+    let sarek = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/traces/nfcore-sarek_slurm_trace_custom-fields.txt"
+    );
+    let out = cli(&["predict", "--solver", "auto", "--draws", "3", "--format", "json", sarek]);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["strategy"], "auto");
+    let table = cli(&["predict", "--draws", "16", sarek]);
+    assert!(table.contains("(seeds 1 to 16)"), "{table}");
+    let refused =
+        sched_sim::cli::run(Cli::parse_from(["sched-sim", "predict", "--draws", "0", sarek]));
+    assert!(refused.unwrap_err().to_string().contains("--draws 0"));
+}
+
+/// Regression: naming the same history twice (even by another path)
+/// doubled its samples.
+#[test]
+fn naming_a_history_twice_counts_it_once() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/traces/");
+    let sarek = format!("{dir}nfcore-sarek_slurm_trace_custom-fields.txt");
+    let again = format!("{dir}../traces/nfcore-sarek_slurm_trace_custom-fields.txt");
+    let samples = |args: &[&str]| {
+        let mut all = vec!["replay", "--draws", "0", "--format", "json"];
+        all.extend_from_slice(args);
+        all.push(&sarek);
+        let report: serde_json::Value = serde_json::from_str(&cli(&all)).unwrap();
+        report["rightsizing"]["samples"].as_u64().unwrap()
+    };
+    let once = samples(&["--history", &sarek]);
+    assert!(once > 0);
+    assert_eq!(samples(&["--history", &format!("{sarek},{again}"), "--history", &sarek]), once);
+}

@@ -114,6 +114,41 @@ fn the_guard_steps_memory_up_until_the_task_fits() {
     assert!(report.oom.killed_work_usd > unguarded.oom.killed_work_usd);
 }
 
+/// A writer into a shared buffer, to read what was logged.
+#[derive(Clone, Default)]
+struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Regression: the guard's warning put the new memory in `from_mib`.
+#[test]
+fn the_guard_logs_the_memory_it_steps_from_and_to() {
+    let (workload, catalog, options) = setup();
+    let buffer = LogBuffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_max_level(tracing::Level::WARN)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        replay(&workload, &catalog, Strategy::GreedyRightsizedGuarded, &options).unwrap();
+    });
+    let logged = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let steps: Vec<&str> = logged.lines().filter(|l| l.contains("killed for memory")).collect();
+    assert_eq!(steps.len(), 2, "{logged}");
+    assert!(steps[0].contains("from_mib=1280 to_mib=2560"), "{}", steps[0]);
+    assert!(steps[1].contains("from_mib=2560 to_mib=5120"), "{}", steps[1]);
+}
+
 #[test]
 fn a_recorded_exit_137_is_not_retried_as_a_kill() {
     let trace = parse_trace(

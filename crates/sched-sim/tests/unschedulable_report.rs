@@ -32,10 +32,12 @@ fn an_unschedulable_task_is_named_with_an_actionable_reason_and_fails_the_run() 
     assert!(table.contains("UNSCHEDULABLE: 1 task(s)"), "{table}");
     assert!(
         table.contains(
-            "ASSEMBLE (huge): needs 65536 MiB of memory; the largest allowed offering, m6i.xlarge"
+            "ASSEMBLE (huge): needs 1000 millicpus and 65536 MiB; no allowed offering has \
+             enough memory: the most is "
         ),
         "{table}"
     );
+    assert!(table.contains("MiB (m6i.xlarge); the closest, m6i.xlarge"), "{table}");
 
     let (code, json, _) = replay(&trace, "json");
     assert_eq!(code, Some(3));
@@ -55,7 +57,37 @@ fn an_unschedulable_task_is_named_with_an_actionable_reason_and_fails_the_run() 
         assert_eq!(task["needs"], 65536);
         assert_eq!(task["largest_offering"], "m6i.xlarge");
         assert!(task["largest_has"].as_u64().unwrap() < 65536);
+        let short = task["short"].as_array().unwrap();
+        assert_eq!(short.len(), 1, "{short:?}");
+        assert_eq!(short[0]["dimension"], "memory");
+        assert_eq!(short[0]["most_on"], "m6i.xlarge");
         assert_eq!(strategy["tasks"]["succeeded"], 1);
     }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Regression: with `c6g.medium` and `t3.nano` allowed, a task of 2 cpus
+/// and 12 GiB was said to need more cpu than the largest offering has,
+/// though `t3.nano` has 2 cpus; memory is what no allowed offering has.
+#[test]
+fn the_reason_names_the_resource_no_allowed_offering_has() {
+    let dir = std::env::temp_dir().join(format!("sched-sim-unsched-mix-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let trace = dir.join("trace.txt");
+    std::fs::write(
+        &trace,
+        "task_id\tname\tstatus\texit\trealtime\tcpus\tmemory\n\
+         1\tCUSTOM_GETCHROMSIZES (g)\tCOMPLETED\t0\t10s\t2\t12 GB\n",
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_sched-sim"))
+        .args(["replay", "--draws", "0", "--instance-types", "c6g.medium,t3.nano"])
+        .arg(&trace)
+        .output()
+        .expect("the binary runs");
+    let table = String::from_utf8_lossy(&output.stdout);
+    let line = table.lines().find(|l| l.contains("CUSTOM_GETCHROMSIZES")).expect("listed");
+    assert!(line.contains("no allowed offering has enough memory"), "{line}");
+    assert!(!line.contains("enough cpu"), "{line}");
     std::fs::remove_dir_all(&dir).ok();
 }

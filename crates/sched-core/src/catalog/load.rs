@@ -33,6 +33,11 @@ use crate::resources::MIB_PER_GIB;
 /// machine, and small enough that capacity sums stay far from `u64::MAX`.
 const MAX_MEMORY_MIB: u64 = 1 << 40;
 
+/// Most vCPUs accepted for one instance type: far beyond any machine (the
+/// largest EC2 type has 896), as [`MAX_MEMORY_MIB`] is for memory, so that
+/// `4294967295` is refused like `1e20` rather than read as a real count.
+const MAX_VCPUS: u32 = 65_536;
+
 /// Highest spot interruption bucket (`>20%`).
 const MAX_INTERRUPTION_BUCKET: u8 = 4;
 
@@ -194,6 +199,8 @@ pub enum FieldProblem {
     BucketWithoutSpotPrice,
     /// A price above [`MAX_PRICE_USD_HOUR`]: a typo or a unit mix-up.
     AbsurdPrice,
+    /// A price below [`MIN_PRICE_USD_HOUR`]: a typo or a unit mix-up.
+    AbsurdlyCheap,
 }
 
 impl fmt::Display for FieldProblem {
@@ -217,6 +224,10 @@ impl fmt::Display for FieldProblem {
             }
             FieldProblem::AbsurdPrice => {
                 "is above 10000 USD per hour, more than any instance type costs (a unit mix-up?)"
+            }
+            FieldProblem::AbsurdlyCheap => {
+                "is below 0.0001 USD per hour, less than any instance type costs (a unit \
+                 mix-up?)"
             }
         })
     }
@@ -450,11 +461,19 @@ fn parse_number(text: &str) -> Result<f64, FieldProblem> {
 /// hour on demand; a price well above that is a typo or a price per month.
 pub const MAX_PRICE_USD_HOUR: f64 = 10_000.0;
 
-/// A price in USD per hour: finite, greater than zero, not absurd.
+/// The lowest price per hour the loader accepts. The cheapest offering in
+/// the bundled us-east-1 catalog, a spot `t4g.nano`, costs about 0.0011 USD
+/// an hour; a price well below that (`5e-324`) is a typo or a unit mix-up,
+/// and would make every cost ratio meaningless.
+pub const MIN_PRICE_USD_HOUR: f64 = 0.0001;
+
+/// A price in USD per hour: finite, greater than zero, not absurd either way.
 fn parse_price(text: &str) -> Result<f64, FieldProblem> {
     let value = parse_number(text)?;
     if value <= 0.0 {
         Err(FieldProblem::NotPositive)
+    } else if value < MIN_PRICE_USD_HOUR {
+        Err(FieldProblem::AbsurdlyCheap)
     } else if value > MAX_PRICE_USD_HOUR {
         Err(FieldProblem::AbsurdPrice)
     } else {
@@ -481,10 +500,11 @@ fn parse_count(text: &str) -> Result<u32, FieldProblem> {
     }
 }
 
-/// vCPUs: a whole count greater than zero.
+/// vCPUs: a whole count greater than zero and at most [`MAX_VCPUS`].
 fn parse_vcpus(text: &str) -> Result<u32, FieldProblem> {
     match parse_count(text) {
         Ok(0) | Err(FieldProblem::Negative) => Err(FieldProblem::NotPositive),
+        Ok(count) if count > MAX_VCPUS => Err(FieldProblem::TooLarge),
         other => other,
     }
 }
@@ -630,8 +650,11 @@ impl Catalog {
                 }
                 Some(_) => {}
             }
+            // Type names are case-insensitive (AWS spells them in lower
+            // case, and allow-lists are matched in lower case).
             let name = &parsed.instance_type.name;
-            if let Some(&first_line) = first_line_of.get(name) {
+            let key = name.to_ascii_lowercase();
+            if let Some(&first_line) = first_line_of.get(&key) {
                 return Err(CatalogError::DuplicateTypeRow {
                     source_name: source_name.to_owned(),
                     name: name.clone(),
@@ -639,7 +662,7 @@ impl Catalog {
                     line,
                 });
             }
-            first_line_of.insert(name.clone(), line);
+            first_line_of.insert(key, line);
 
             let type_id = InstanceTypeId(types.len() as u32);
             offerings.push(Offering {
@@ -714,6 +737,10 @@ mod tests {
         assert_eq!(parse_vcpus("0"), Err(FieldProblem::NotPositive));
         assert_eq!(parse_vcpus("-2"), Err(FieldProblem::NotPositive));
         assert_eq!(parse_vcpus("192"), Ok(192));
+        // Regression: u32::MAX was read as a real count while 1e20 was too large.
+        assert_eq!(parse_vcpus("4294967295"), Err(FieldProblem::TooLarge));
+        assert_eq!(parse_vcpus("1e20"), Err(FieldProblem::TooLarge));
+        assert_eq!(parse_vcpus("65536"), Ok(65_536));
     }
 
     #[test]
@@ -737,6 +764,9 @@ mod tests {
         assert_eq!(parse_price("nan"), Err(FieldProblem::NotFinite));
         assert_eq!(parse_price("-inf"), Err(FieldProblem::NotFinite));
         assert_eq!(parse_price("$1"), Err(FieldProblem::NotANumber));
+        // Regression: the smallest double was taken as a price.
+        assert_eq!(parse_price("5e-324"), Err(FieldProblem::AbsurdlyCheap));
+        assert_eq!(parse_price("0.0011"), Ok(0.0011));
     }
 
     #[test]

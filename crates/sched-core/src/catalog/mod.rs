@@ -15,7 +15,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-pub use load::{CatalogError, FieldProblem, MAX_PRICE_USD_HOUR};
+pub use load::{CatalogError, FieldProblem, MAX_PRICE_USD_HOUR, MIN_PRICE_USD_HOUR};
 pub use overhead::OverheadModel;
 
 use crate::resources::Resources;

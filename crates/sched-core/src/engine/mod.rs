@@ -39,6 +39,7 @@ use tracing::{debug, info};
 pub use history::RuntimeHistory;
 pub use io::{Action, Event, LaunchFailure, TaskSpec};
 pub use run::{EngineSnapshot, Shortage};
+pub use spot::SHORTAGE_BACKOFF_MAX;
 pub use state::{InstanceEnd, InstanceRecord, InstanceStatus, RunAttempt, TaskRecord, WaitReason};
 
 use crate::catalog::OfferingId;
@@ -129,6 +130,9 @@ pub struct Engine {
     last_submit: Millis,
     /// Offerings refused for capacity, left out of placement until the time given.
     shortages: BTreeMap<OfferingId, Millis>,
+    /// Capacity refusals of each offering since one of its instances was
+    /// last ready: each doubles how long the offering is left out.
+    refusals: BTreeMap<OfferingId, u32>,
     /// The last heartbeat, or the first event when none came yet.
     last_heartbeat: Option<Millis>,
 }
@@ -178,6 +182,7 @@ impl Engine {
             batch_started: None,
             last_submit: Millis(0),
             shortages: BTreeMap::new(),
+            refusals: BTreeMap::new(),
             last_heartbeat: None,
         }
     }
@@ -243,8 +248,11 @@ impl Engine {
                     if record.tasks.is_empty() {
                         record.idle_since = Some(now);
                     }
+                    let offering = record.offering;
                     self.to_start.extend(record.tasks.iter().copied());
                     self.sync_usable(instance);
+                    // A ready instance ends its offering's run of refusals.
+                    self.refusals.remove(&offering);
                 }
                 Ok(())
             }
@@ -306,6 +314,7 @@ impl Engine {
         }
         let was_unknown = record.status == TaskStatus::Unknown;
         set_status(record, now, TaskStatus::Running)?;
+        record.shortage_waits = 0;
         if !was_unknown {
             record.started_at = Some(now);
             if let Some(instance) = record.instance {
@@ -487,6 +496,7 @@ impl Engine {
                 unschedulable: None,
                 preemptions: 0,
                 launch_failures: 0,
+                shortage_waits: 0,
                 waiting: None,
                 runs: Vec::new(),
             },

@@ -6,9 +6,13 @@
 //!   has attempts left (`max_attempts` starts in all) and FAILED after; tasks
 //!   placed there but not started go back to pending as they were.
 //! - A failed launch puts its tasks back to pending and leaves the offering
-//!   out of placement for `spot_shortage_ttl_s`. Under `spotFirst` a task
+//!   out of placement for `spot_shortage_ttl_s`, doubled for each further
+//!   refusal for capacity before one of its instances is ready again (up to
+//!   [`SHORTAGE_BACKOFF_MAX`] times the ttl): a lasting shortage is asked
+//!   about a few times an hour, not at every decision. Under `spotFirst` a task
 //!   refused `max_spot_attempts` times goes on demand; under `spot` it waits
-//!   the shortage out, then tries again.
+//!   the ttl, doubled for each wait since it last started (with the same
+//!   cap), then tries again.
 
 use tracing::{debug, info, warn};
 
@@ -21,6 +25,11 @@ use crate::lifecycle::TaskStatus;
 use crate::policy::ProvisioningModel;
 use crate::problem::{InstanceId, TaskId};
 use crate::time::Millis;
+
+/// The longest an offering is left out after repeated capacity refusals,
+/// as a multiple of `Policy::spot_shortage_ttl_s` (3 s doubling to 96 min at
+/// the default 180 s).
+pub const SHORTAGE_BACKOFF_MAX: u64 = 32;
 
 impl Engine {
     pub(super) fn reclaim_warning(
@@ -76,7 +85,7 @@ impl Engine {
         instance: InstanceId,
         reason: LaunchFailure,
     ) -> Result<(), EngineError> {
-        let ttl = Millis::from_secs(self.policy.spot_shortage_ttl_s.max(1));
+        let base = self.policy.spot_shortage_ttl_s.max(1);
         let record = self.instance_mut(instance)?;
         if record.status == InstanceStatus::Terminated {
             debug!(%instance, "repeated or late launch failure ignored");
@@ -97,7 +106,23 @@ impl Engine {
         record.free = record.capacity;
         self.live.remove(&instance);
         self.sync_usable(instance);
-        self.shortages.insert(offering, now + ttl);
+        // Launches of one plan refused together are one refusal: only one
+        // that finds the offering not left out already counts.
+        let already_out = self.shortages.get(&offering).is_some_and(|until| *until > now);
+        let refusals = match reason {
+            LaunchFailure::Capacity => {
+                let count = self.refusals.entry(offering).or_insert(0);
+                if !already_out {
+                    *count = count.saturating_add(1);
+                }
+                (*count).max(1)
+            }
+            LaunchFailure::Other => 1,
+        };
+        let factor = 1u64.checked_shl(refusals - 1).unwrap_or(u64::MAX).min(SHORTAGE_BACKOFF_MAX);
+        let left_out = Millis::from_secs(base.saturating_mul(factor));
+        let until = self.shortages.entry(offering).or_insert(now);
+        *until = (*until).max(now + left_out);
 
         let max = self.policy.max_spot_attempts;
         let (mut falling_back, mut waiting, mut attempt) = (0, 0, 0);
@@ -109,7 +134,14 @@ impl Engine {
             if record.launch_failures >= max {
                 match self.policy.provisioning {
                     ProvisioningModel::Spot => {
-                        record.waiting = Some(WaitReason::CapacityShortage { until: now + ttl });
+                        // Each wait since the task last started doubles the next.
+                        let factor = 1u64
+                            .checked_shl(record.shortage_waits)
+                            .unwrap_or(u64::MAX)
+                            .min(SHORTAGE_BACKOFF_MAX);
+                        let wait = Millis::from_secs(base.saturating_mul(factor));
+                        record.waiting = Some(WaitReason::CapacityShortage { until: now + wait });
+                        record.shortage_waits = record.shortage_waits.saturating_add(1);
                         record.launch_failures = 0;
                         waiting += 1;
                     }
@@ -127,7 +159,8 @@ impl Engine {
             max,
             falling_back,
             waiting,
-            shortage_s = ttl.as_secs_f64(),
+            refusals,
+            shortage_s = left_out.as_secs_f64(),
             "launch failed; offering left out while short, its tasks placed again"
         );
         Ok(())

@@ -43,6 +43,10 @@ pub struct TaskRecord {
     pub preemptions: u32,
     /// Launches refused for it since it last waited (see `Policy::max_spot_attempts`).
     pub launch_failures: u32,
+    /// Times it waited out a shortage since it last started: each doubles
+    /// the next wait (see `Engine` module `spot`).
+    #[serde(default)]
+    pub shortage_waits: u32,
     /// Why it waits instead of being placed, while it does.
     pub waiting: Option<WaitReason>,
     /// Every start, where and how it ended.

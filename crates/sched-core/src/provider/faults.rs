@@ -17,7 +17,8 @@
 //! The wrapper is pure: it reads no clock. "Late" means held back for some
 //! polls of [`Provider::events`]. Its random draws come from one seeded
 //! stream, so a run under faults is reproducible. It counts what it injected
-//! by [`FaultKind`].
+//! by [`FaultKind`]. Injections are logged at debug level: they are the
+//! experiment, not a fallback, and the counts say how many there were.
 //!
 //! A poll of [`Provider::events`] may fail with throttling or a transient
 //! error, but it then leaves the wrapped provider's events in place: a lost
@@ -30,7 +31,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use serde::Serialize;
-use tracing::{debug, warn};
+use tracing::debug;
 
 use super::{Provider, ProviderError};
 use crate::catalog::OfferingId;
@@ -311,11 +312,11 @@ impl<P: Provider> FaultyProvider<P> {
     fn refusal(&self, call: Call, what: &str) -> Option<ProviderError> {
         let share = if call == Call::Launch { 0.25 } else { 1.0 / 3.0 };
         if self.strikes(FaultKind::Throttled, share) {
-            warn!(call = what, "fault: throttled");
+            debug!(call = what, "fault: throttled");
             return Some(ProviderError::Throttled { message: format!("injected: {what}") });
         }
         if self.strikes(FaultKind::Transient, share) {
-            warn!(call = what, "fault: transient error");
+            debug!(call = what, "fault: transient error");
             return Some(ProviderError::Backend {
                 code: "InternalError".into(),
                 message: format!("injected transient failure: {what}"),
@@ -328,7 +329,7 @@ impl<P: Provider> FaultyProvider<P> {
     fn lost(&self, call: Call, what: &str) -> Result<(), ProviderError> {
         let share = if call == Call::Launch { 0.25 } else { 1.0 / 3.0 };
         if self.strikes(FaultKind::LostResponse, share) {
-            warn!(call = what, "fault: response lost after the call succeeded");
+            debug!(call = what, "fault: response lost after the call succeeded");
             return Err(ProviderError::Backend {
                 code: "RequestTimeout".into(),
                 message: format!("injected: the answer to {what} was lost"),
@@ -363,7 +364,7 @@ impl<P: Provider> FaultyProvider<P> {
                 events.push(Event::InstanceReclaimed { instance });
             }
         }
-        warn!(reclaimed = events.len() / 2, "fault: spot reclaim storm");
+        debug!(reclaimed = events.len() / 2, "fault: spot reclaim storm");
         events
     }
 }
@@ -379,7 +380,7 @@ impl<P: Provider> Provider for FaultyProvider<P> {
             return Err(error);
         }
         if self.strikes(FaultKind::RefusedLaunch, 0.25) {
-            warn!(%instance, %offering, "fault: launch refused for capacity");
+            debug!(%instance, %offering, "fault: launch refused for capacity");
             return Err(ProviderError::CapacityUnavailable {
                 offering,
                 message: "injected capacity refusal".into(),
@@ -391,7 +392,7 @@ impl<P: Provider> Provider for FaultyProvider<P> {
         }
         let already = self.state().never_ready.contains(&instance);
         if !already && self.strikes(FaultKind::NeverReady, 1.0) {
-            warn!(%instance, "fault: instance will never become ready");
+            debug!(%instance, "fault: instance will never become ready");
             self.state().never_ready.insert(instance);
         }
         self.lost(Call::Launch, "launch")

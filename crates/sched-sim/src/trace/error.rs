@@ -102,6 +102,26 @@ pub enum TraceError {
         expected: String,
     },
 
+    /// A well-formed value outside the plausibility bounds of its column
+    /// (see [`bounds`](super::bounds)).
+    #[error(
+        "{file}:{line}: column {index} `{column}`: implausible value `{value}`: expected {bound}"
+    )]
+    Implausible {
+        /// The file.
+        file: String,
+        /// The 1-based line.
+        line: u64,
+        /// The column name from the header.
+        column: String,
+        /// The 1-based field position.
+        index: usize,
+        /// The field's text (cut after 120 characters).
+        value: String,
+        /// The bound it breaks, in words.
+        bound: String,
+    },
+
     /// The `status` field is not a final Nextflow task status.
     #[error(
         "{file}:{line}: column {index} `status`: unknown task status `{value}`: expected \
@@ -185,6 +205,7 @@ impl TraceError {
             | TraceError::MissingColumn { line, .. }
             | TraceError::DuplicateColumn { line, .. }
             | TraceError::BadValue { line, .. }
+            | TraceError::Implausible { line, .. }
             | TraceError::UnknownStatus { line, .. }
             | TraceError::FieldCount { line, .. }
             | TraceError::NotUtf8 { line, .. }
@@ -198,7 +219,8 @@ impl TraceError {
         match self {
             TraceError::MissingColumn { column, .. }
             | TraceError::DuplicateColumn { column, .. }
-            | TraceError::BadValue { column, .. } => Some(column),
+            | TraceError::BadValue { column, .. }
+            | TraceError::Implausible { column, .. } => Some(column),
             TraceError::UnknownStatus { .. } => Some("status"),
             TraceError::DuplicateTaskId { .. } => Some("task_id"),
             _ => None,

@@ -9,8 +9,11 @@
 //! - the unit mode (human-readable `1h 2m 3s`, `206.9 MB`, `87.5%` by default, or raw
 //!   milliseconds and bytes with `trace.raw = true`) is decided by the first value in the file
 //!   that reads in one mode only, and every other value must then read in that mode;
-//! - any subset of fields may be present (`trace.fields`); only `status` and one of `name` or
-//!   `process` are required.
+//! - any subset of fields may be present (`trace.fields`); only `status`, `realtime` and one of
+//!   `name` or `process` are required (a replay needs to know how long each task ran).
+//!
+//! Values must also be plausible ([`bounds`]): a duration of a year or more, a timestamp
+//! outside 2000 to 2100, memory above 64 TiB is an error, not a task to replay.
 //!
 //! Rows with status `CACHED` (tasks reused by `-resume`) are checked like any other row, then
 //! counted in [`Trace::skipped_cached`] and left out: they did not run. A row whose `tag` holds
@@ -37,6 +40,7 @@
 //! assert_eq!(task.peak_rss_bytes, Some(216_950_374)); // 206.9 * 2^20, rounded
 //! ```
 
+pub mod bounds;
 mod error;
 mod layout;
 mod reader;
@@ -49,6 +53,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+pub(crate) use error::shown as shown_value;
 pub use error::TraceError;
 pub use layout::{TraceLayout, Units, UnitsEvidence};
 pub use request::{request_of, requests_for, DerivedRequest, RequestRule, RequestSource};

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use csv::{ByteRecord, StringRecord};
 use tracing::{debug, warn};
 
+use super::bounds;
 use super::error::{shown, TraceError};
 use super::layout::{self, TraceLayout, Units, UnitsEvidence, ValueKind};
 use super::repair::{self, RepairColumns};
@@ -33,7 +34,7 @@ struct Columns {
     start: Option<usize>,
     complete: Option<usize>,
     duration: Option<usize>,
-    realtime: Option<usize>,
+    realtime: usize,
     cpu_percent: Option<usize>,
     peak_rss: Option<usize>,
 }
@@ -245,7 +246,7 @@ fn header_names(record: &ByteRecord, line: u64, file: &str) -> Result<Vec<String
             return Err(TraceError::DuplicateColumn {
                 file: file.to_owned(),
                 line,
-                column: name,
+                column: shown(&name),
                 first: first + 1,
                 second: index + 1,
             });
@@ -255,16 +256,22 @@ fn header_names(record: &ByteRecord, line: u64, file: &str) -> Result<Vec<String
     Ok(names)
 }
 
-/// Finds the columns the reader uses; `status` and one of `name`/`process` are required.
+/// Finds the columns the reader uses; `status`, `realtime` and one of `name`/`process` are
+/// required.
 fn locate_columns(header: &[String], line: u64, file: &str) -> Result<Columns, TraceError> {
     let find = |name: &str| header.iter().position(|column| column == name);
     let missing = |column: &str| TraceError::MissingColumn {
         file: file.to_owned(),
         line,
         column: column.to_owned(),
-        present: header.join(", "),
+        present: header_summary(header),
     };
     let status = find("status").ok_or_else(|| missing("status"))?;
+    if find("name").is_none() && find("process").is_none() {
+        return Err(missing("name"));
+    }
+    // A replay needs each task's runtime: without the column every task would take 0 s.
+    let realtime = find("realtime").ok_or_else(|| missing("realtime"))?;
     let columns = Columns {
         task_id: find("task_id"),
         hash: find("hash"),
@@ -282,14 +289,34 @@ fn locate_columns(header: &[String], line: u64, file: &str) -> Result<Columns, T
         start: find("start"),
         complete: find("complete"),
         duration: find("duration"),
-        realtime: find("realtime"),
+        realtime,
         cpu_percent: find("%cpu"),
         peak_rss: find("peak_rss"),
     };
-    if columns.name.is_none() && columns.process.is_none() {
-        return Err(missing("name"));
-    }
     Ok(columns)
+}
+
+/// Header columns an error message lists before it says how many more there are.
+const HEADER_COLUMNS_SHOWN: usize = 40;
+
+/// The header's columns as an error message lists them: the first
+/// [`HEADER_COLUMNS_SHOWN`], each cut like any echoed value, and how many
+/// more there are and how long the header is when that is not all of it.
+fn header_summary(header: &[String]) -> String {
+    let listed: Vec<String> =
+        header.iter().take(HEADER_COLUMNS_SHOWN).map(|name| shown(name)).collect();
+    let mut summary = listed.join(", ");
+    let chars: usize = header.iter().map(|name| name.chars().count() + 1).sum();
+    let cut = header.len() > HEADER_COLUMNS_SHOWN || summary.chars().count() + 2 < chars;
+    let more = header.len().saturating_sub(HEADER_COLUMNS_SHOWN);
+    if more > 0 {
+        summary.push_str(&format!(" and {more} more"));
+    }
+    if cut {
+        let total = chars.saturating_sub(1);
+        summary.push_str(&format!(" ({} columns, {total} characters in all)", header.len()));
+    }
+    summary
 }
 
 /// Checks a record's fields for UTF-8.
@@ -399,11 +426,11 @@ impl RowReader<'_> {
             submit_ms: self.timestamp(columns.submit)?,
             start_ms: self.timestamp(columns.start)?,
             complete_ms: self.timestamp(columns.complete)?,
-            realtime_ms: self.measured(columns.realtime, ValueKind::Duration)?,
+            realtime_ms: self.measured(Some(columns.realtime), ValueKind::Duration)?,
             duration_ms: self.measured(columns.duration, ValueKind::Duration)?,
             cpu_percent: self.percent(columns.cpu_percent)?,
             peak_rss_bytes: self.measured(columns.peak_rss, ValueKind::Size)?,
-            requested_cpus: self.whole(columns.cpus, "a cpu count: a whole number")?,
+            requested_cpus: self.cpus(columns.cpus)?,
             requested_memory_bytes: self.measured(columns.memory, ValueKind::Size)?,
             requested_time_ms: self.measured(columns.time, ValueKind::Duration)?,
             attempt: self.whole(columns.attempt, "an attempt number: a whole number")?,
@@ -519,9 +546,10 @@ impl RowReader<'_> {
             Units::Human => units::parse_timestamp_ms(text),
             Units::Raw => units::parse_raw_timestamp_ms(text),
         };
-        parsed
-            .map(Some)
-            .map_err(|problem| self.unit_error(index, text, ValueKind::Timestamp, problem))
+        let ms = parsed
+            .map_err(|problem| self.unit_error(index, text, ValueKind::Timestamp, problem))?;
+        self.plausible(index, text, bounds::timestamp(ms))?;
+        Ok(Some(ms))
     }
 
     /// A duration (ms) or a size (bytes), read in the trace's unit mode.
@@ -536,16 +564,51 @@ impl RowReader<'_> {
             (ValueKind::Size, Units::Raw) => units::parse_raw_size_bytes(text),
             (ValueKind::Timestamp | ValueKind::Percent, _) => Err(ValueProblem::Malformed),
         };
-        parsed.map(Some).map_err(|problem| self.unit_error(index, text, kind, problem))
+        let value = parsed.map_err(|problem| self.unit_error(index, text, kind, problem))?;
+        let broken = match kind {
+            ValueKind::Duration => bounds::duration(value),
+            _ => bounds::memory(value),
+        };
+        self.plausible(index, text, broken)?;
+        Ok(Some(value))
     }
 
     fn percent(&self, column: Option<usize>) -> Result<Option<f64>, TraceError> {
         let Some((index, text)) = self.text(column) else {
             return Ok(None);
         };
-        units::parse_percent(text, self.layout.units == Units::Raw)
-            .map(Some)
-            .map_err(|problem| self.unit_error(index, text, ValueKind::Percent, problem))
+        let percent = units::parse_percent(text, self.layout.units == Units::Raw)
+            .map_err(|problem| self.unit_error(index, text, ValueKind::Percent, problem))?;
+        self.plausible(index, text, bounds::cpu_percent(percent))?;
+        Ok(Some(percent))
+    }
+
+    fn cpus(&self, column: Option<usize>) -> Result<Option<u32>, TraceError> {
+        let cpus: Option<u32> = self.whole(column, "a cpu count: a whole number")?;
+        if let (Some(count), Some((index, text))) = (cpus, self.text(column)) {
+            self.plausible(index, text, bounds::cpus(count))?;
+        }
+        Ok(cpus)
+    }
+
+    /// An error when `broken` names a bound the value at `index` breaks.
+    fn plausible(
+        &self,
+        index: usize,
+        text: &str,
+        broken: Option<String>,
+    ) -> Result<(), TraceError> {
+        match broken {
+            None => Ok(()),
+            Some(bound) => Err(TraceError::Implausible {
+                file: self.file.to_owned(),
+                line: self.row.line,
+                column: self.layout.columns.get(index).cloned().unwrap_or_default(),
+                index: index + 1,
+                value: shown(text),
+                bound,
+            }),
+        }
     }
 
     /// The error for a unit-bearing value, saying so when it would read in the other mode.
@@ -675,7 +738,7 @@ mod tests {
 
     #[test]
     fn a_name_is_built_from_process_and_tag_without_a_name_column() {
-        let text = "process,tag,status\nP,t1,COMPLETED\nQ,-,COMPLETED\n";
+        let text = "process,tag,status,realtime\nP,t1,COMPLETED,1s\nQ,-,COMPLETED,2s\n";
         let trace = parse(text).unwrap();
         assert_eq!(trace.tasks[0].name, "P (t1)");
         assert_eq!(trace.tasks[1].name, "Q");
@@ -684,8 +747,69 @@ mod tests {
 
     #[test]
     fn a_dash_name_is_an_error() {
-        let err = parse("name\tstatus\n-\tCOMPLETED\n").unwrap_err();
+        let err = parse("name\tstatus\trealtime\n-\tCOMPLETED\t1s\n").unwrap_err();
         assert_eq!((err.line(), err.column()), (Some(2), Some("name")));
+    }
+
+    /// Regression: a trace without `realtime` replayed every task in 0 s
+    /// (and printed NaN against the lower bound); the column is required.
+    #[test]
+    fn a_trace_without_realtime_is_an_error_naming_the_column() {
+        let err = parse("task_id\tname\tstatus\n1\tP\tCOMPLETED\n").unwrap_err();
+        assert!(matches!(&err, TraceError::MissingColumn { column, .. } if column == "realtime"));
+        assert!(err.to_string().starts_with("t.txt:1: missing required column `realtime`"));
+    }
+
+    /// Regression: a 20 MB header was echoed whole in the error message.
+    #[test]
+    fn a_huge_header_is_cut_in_the_message_which_says_how_long_it_is() {
+        let text = format!("task_id\t{}\n1\tP\n", "x".repeat(20_000_000));
+        let message = parse(&text).unwrap_err().to_string();
+        assert!(message.len() < 400, "{} bytes", message.len());
+        assert!(message.contains("(2 columns, 20000008 characters in all)"), "{message}");
+        let mut many: Vec<String> = (0..100).map(|i| format!("c{i}")).collect();
+        many[0] = "task_id".into();
+        let message = parse(&format!("{}\n1\n", many.join("\t"))).unwrap_err().to_string();
+        assert!(message.contains("c39 and 60 more"), "{message}");
+    }
+
+    /// Regression: absurd values (a realtime of 2^64 ms, 5e12 hours, a
+    /// submission in the year 292 million, a peak of 16 EiB) were replayed.
+    #[test]
+    fn implausible_values_are_errors_naming_file_line_column_value_and_bound() {
+        let header = "task_id\tname\tstatus\tsubmit\trealtime\t%cpu\tpeak_rss\tcpus";
+        let good = ["1", "P", "COMPLETED", "2021-02-17 17:03:21.800", "1m", "100%", "1 GB", "2"];
+        let cases: [(usize, &str, &str); 7] = [
+            (4, "5000000000000h", "at most 365 days"),
+            (4, "18446744073709551615ms", "at most 365 days"),
+            (3, "1970-01-01 00:00:00.000", "between 2000-01-01 and 2100-01-01"),
+            (6, "1 PB", "at most 64 TiB"),
+            (6, "15 EB", "at most 64 TiB"),
+            (7, "100000", "at most 4096 cpus"),
+            (5, "99999999%", "at most 409600%"),
+        ];
+        for (column, value, bound) in cases {
+            let mut row = good.map(String::from);
+            row[column] = value.to_string();
+            let text = format!("{header}\n{}\n", row.join("\t"));
+            let err = parse(&text).unwrap_err();
+            assert!(matches!(err, TraceError::Implausible { .. }), "{value}: {err}");
+            let message = err.to_string();
+            assert!(message.starts_with("t.txt:2: column"), "{message}");
+            assert!(message.contains(&format!("implausible value `{value}`")), "{message}");
+            assert!(message.contains(bound), "{message}");
+        }
+        let raw = "task_id,name,status,submit,realtime,peak_rss\n";
+        for (row, column) in [
+            ("1,P,COMPLETED,1613581401800,18446744073709551615,0", "realtime"),
+            ("1,P,COMPLETED,1613581401800,9223372036854775807,0", "realtime"),
+            ("1,P,COMPLETED,9223372036854775807,1000,0", "submit"),
+            ("1,P,COMPLETED,1613581401800,1000,18446744073709551615", "peak_rss"),
+        ] {
+            let err = parse(&format!("{raw}{row}\n")).unwrap_err();
+            assert!(matches!(err, TraceError::Implausible { .. }), "{row}: {err}");
+            assert_eq!(err.column(), Some(column), "{row}");
+        }
     }
 
     #[test]

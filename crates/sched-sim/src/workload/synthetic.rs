@@ -64,6 +64,7 @@ pub fn synthetic(source: &Workload, tasks: usize, seed: u64) -> Result<Workload,
                 peak_memory_mib: model.peak_memory_mib,
                 rightsized: model.rightsized,
                 name: format!("{} (copy {i})", model.name),
+                trace_task_id: None,
             }
         })
         .collect();
@@ -120,6 +121,7 @@ mod tests {
             peak_memory_mib: None,
             rightsized: None,
             name: format!("P{id}"),
+            trace_task_id: Some(id + 1),
         };
         Workload { tasks: vec![task(0, 0, 1, 10), task(1, 30, 2, 20), task(2, 90, 4, 40)] }
     }

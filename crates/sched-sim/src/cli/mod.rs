@@ -4,19 +4,22 @@
 //! trace against the bundled us-east-1 catalog; both are compiled into the
 //! binary so it works from any directory.
 
-use std::path::PathBuf;
+mod args;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
 use sched_core::catalog::Catalog;
-use sched_core::policy::{AllowList, Policy, PolicyError, ProvisioningModel};
+use sched_core::policy::{AllowList, Policy, PolicyError};
 use sched_core::provider::faults::FaultConfig;
 use sched_core::solver::MilpConfig;
 use sched_core::time::Millis;
 use sched_core::CatalogError;
 use thiserror::Error;
 
+pub use args::{
+    Cli, Command, CommonArgs, Format, PredictArgs, ProvisioningArg, ReplayArgs, SolverArg,
+    SweepArgs,
+};
+
 use crate::cloud::{CloudConfig, SpotMarket, SpotOutage};
-use crate::predict::DEFAULT_DRAWS;
 use crate::replay::{replay_all, ReplayError, ReplayOptions};
 use crate::report::{CatalogSummary, PolicySummary, Report, TraceSummary};
 use crate::strategy::Strategy;
@@ -27,193 +30,18 @@ use crate::workload::Workload;
 pub const BUNDLED_TRACE_NAME: &str = "data/traces/nfcore-rnaseq_k8s_raw_trace.csv (bundled)";
 /// Name under which the bundled catalog is reported.
 pub const BUNDLED_CATALOG_NAME: &str = "data/catalog/ec2_catalog_us-east-1.csv (bundled)";
-const BUNDLED_TRACE: &str = include_str!("../../../data/traces/nfcore-rnaseq_k8s_raw_trace.csv");
-const BUNDLED_CATALOG: &str = include_str!("../../../data/catalog/ec2_catalog_us-east-1.csv");
-
-/// Replays real pipeline traces through the scheduler on a simulated cloud.
-#[derive(Debug, Parser)]
-#[command(name = "sched-sim", version, about)]
-pub struct Cli {
-    /// What to do.
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-/// Subcommands.
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Replay traces under each strategy and compare cost and utilization.
-    Replay(ReplayArgs),
-    /// Predict a run's cost from an earlier trace: a point estimate and an
-    /// interval over seeded spot-reclaim draws.
-    Predict(PredictArgs),
-    /// Replay one trace under many policies and seeds in parallel and tabulate.
-    Sweep(SweepArgs),
-}
-
-/// Provisioning model, as spelled on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ProvisioningArg {
-    /// Spot first, on demand where spot is missing.
-    SpotFirst,
-    /// Spot only.
-    Spot,
-    /// On demand only.
-    OnDemand,
-}
-
-impl From<ProvisioningArg> for ProvisioningModel {
-    fn from(arg: ProvisioningArg) -> Self {
-        match arg {
-            ProvisioningArg::SpotFirst => ProvisioningModel::SpotFirst,
-            ProvisioningArg::Spot => ProvisioningModel::Spot,
-            ProvisioningArg::OnDemand => ProvisioningModel::OnDemand,
-        }
-    }
-}
-
-/// The solver of our engine, as spelled on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SolverArg {
-    /// Cost-aware first-fit-decreasing only.
-    Greedy,
-    /// Also replay with the exact MILP on every decision.
-    Milp,
-    /// Also replay with the MILP where the problem is small, greedy elsewhere.
-    Auto,
-}
-
-/// Output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// A table for a person.
-    Table,
-    /// One JSON document on stdout (an array when several traces are given).
-    Json,
-}
-
-/// Arguments of `sched-sim replay`.
-#[derive(Debug, Args)]
-pub struct ReplayArgs {
-    /// Nextflow trace files; the bundled nf-core/rnaseq trace when none is given.
-    pub traces: Vec<PathBuf>,
-    /// Instance catalog CSV; the bundled us-east-1 catalog by default.
-    #[arg(long)]
-    pub catalog: Option<PathBuf>,
-    /// Which capacity types may be rented.
-    #[arg(long, value_enum, default_value_t = ProvisioningArg::SpotFirst)]
-    pub provisioning: ProvisioningArg,
-    /// Allowed instance types: names, families or globs, comma-separated (`m6i.*,c7g.large`).
-    #[arg(long)]
-    pub instance_types: Option<String>,
-    /// Seed of the simulation's random draws (spot reclaim times).
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Multiplies every spot offering's reclaim rate (from its interruption
-    /// bucket); 0 turns reclaims off, 100 stresses them.
-    #[arg(long, default_value_t = 1.0)]
-    pub interruption_scale: f64,
-    /// Spot types the simulated cloud refuses for capacity for the whole run:
-    /// names, families or globs, comma-separated, or `all`.
-    #[arg(long)]
-    pub spot_unavailable: Option<String>,
-    /// Launches refused for capacity a task meets before `spot-first` puts it
-    /// on demand (under `spot`, before it waits for the shortage to pass).
-    #[arg(long, default_value_t = Policy::default().max_spot_attempts)]
-    pub max_spot_attempts: u32,
-    /// Starts a task gets in all: a reclaim on the last one FAILS it.
-    #[arg(long, default_value_t = Policy::default().max_attempts)]
-    pub max_attempts: u32,
-    /// How much the expected work lost to reclaims counts when spot offerings
-    /// are compared (0 ignores the risk, 1 counts its expected value).
-    #[arg(long, default_value_t = Policy::default().spot_risk_weight)]
-    pub spot_risk_weight: f64,
-    /// Boot latency of a launched instance, seconds.
-    #[arg(long, default_value_t = CloudConfig::DEFAULT_BOOT_S as f64)]
-    pub boot_seconds: f64,
-    /// Shortest billed period per instance, seconds.
-    #[arg(long, default_value_t = CloudConfig::DEFAULT_MIN_BILLING_S)]
-    pub min_billing_seconds: u64,
-    /// How long an instance may sit idle before it is released, seconds.
-    #[arg(long, default_value_t = Policy::default().idle_release_s)]
-    pub idle_release_seconds: u64,
-    /// Solver of our engine: `milp` and `auto` are replayed next to `greedy`.
-    #[arg(long, value_enum, default_value_t = SolverArg::Greedy)]
-    pub solver: SolverArg,
-    /// Time one decision of `milp` or `auto` may take, milliseconds (the
-    /// whole call: pattern LP, dive and HiGHS).
-    #[arg(long, default_value_t = MilpConfig::default().time_limit_ms)]
-    pub milp_time_limit_ms: u64,
-    /// Relative gap at which HiGHS stops, e.g. 0.01 for 1%.
-    #[arg(long, default_value_t = MilpConfig::default().relative_gap)]
-    pub milp_gap: f64,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
-    /// Earlier traces of the same pipeline the right-sized strategies learn
-    /// from (repeat the option, or separate paths with commas); without it,
-    /// the first half of each process's tasks of the replayed trace.
-    // One value per occurrence: `--history H T` must not take the replayed
-    // trace T for a second history file.
-    #[arg(long, value_delimiter = ',')]
-    pub history: Vec<PathBuf>,
-    /// Seeded spot draws of the cost prediction (0: no prediction in `replay`).
-    #[arg(long, default_value_t = DEFAULT_DRAWS)]
-    pub draws: usize,
-    /// Directory to write the JSON report, the per-task CSV and SVG pictures to.
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Inject every kind of fault between the engine and the simulated cloud
-    /// at this rate (0 to 1), seeded by `--seed`; each strategy is also
-    /// replayed without faults to price them.
-    #[arg(long, value_name = "RATE")]
-    pub faults: Option<f64>,
-}
-
-/// Arguments of `sched-sim predict`.
-#[derive(Debug, Args)]
-pub struct PredictArgs {
-    /// The strategy to predict for.
-    #[arg(long, default_value = "greedy", value_parser = parse_strategy)]
-    pub strategy: Strategy,
-    /// The trace (the bundled one when none is given) and the replay options.
-    #[command(flatten)]
-    pub replay: ReplayArgs,
-}
-
-/// Arguments of `sched-sim sweep`.
-#[derive(Debug, Args)]
-pub struct SweepArgs {
-    /// Strategies, comma-separated.
-    #[arg(long, value_delimiter = ',', value_parser = parse_strategy,
-          default_value = "greedy,greedy-rightsized-guarded")]
-    pub strategies: Vec<Strategy>,
-    /// Provisioning models, comma-separated.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "spot-first,spot,on-demand")]
-    pub provisionings: Vec<ProvisioningArg>,
-    /// Seeds per combination, from `--seed` on.
-    #[arg(long, default_value_t = 4)]
-    pub seeds: u64,
-    /// Write the rows as CSV instead of the chosen `--format`.
-    #[arg(long)]
-    pub csv: bool,
-    /// The trace (the bundled one when none is given) and the replay options.
-    #[command(flatten)]
-    pub replay: ReplayArgs,
-}
-
-fn parse_strategy(name: &str) -> Result<Strategy, String> {
-    Strategy::from_name(name).ok_or_else(|| {
-        let names: Vec<_> = Strategy::ALL.iter().map(|s| s.name()).collect();
-        format!("unknown strategy `{name}`; one of {}", names.join(", "))
-    })
-}
+const BUNDLED_TRACE: &str = include_str!("../../../../data/traces/nfcore-rnaseq_k8s_raw_trace.csv");
+const BUNDLED_CATALOG: &str = include_str!("../../../../data/catalog/ec2_catalog_us-east-1.csv");
 
 /// Exit code when some task is UNSCHEDULABLE: no allowed offering can hold it.
 pub const EXIT_UNSCHEDULABLE: u8 = 3;
 /// Exit code when a replay under `--faults` lost a task, started one twice or
 /// leaked an instance.
 pub const EXIT_FAULTS_BROKE_INVARIANTS: u8 = 4;
+/// Exit code when the replay did not carry some task to the end its trace
+/// recorded: it was CANCELLED (no capacity or no progress for a day), or it
+/// FAILED though its trace run completed (see [`crate::report::incomplete_tasks`]).
+pub const EXIT_TASKS_INCOMPLETE: u8 = 5;
 
 /// What a successful command produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -224,21 +52,40 @@ pub struct Outcome {
     pub unschedulable: usize,
     /// Tasks lost, duplicate starts and leaked instances under `--faults`.
     pub fault_breaches: u64,
+    /// Tasks CANCELLED or FAILED by the replay under any strategy of any
+    /// trace (see [`crate::report::incomplete_tasks`]).
+    pub incomplete: usize,
 }
 
 impl Outcome {
     /// Output only, for commands with nothing to signal in the exit code.
     fn output(output: String) -> Self {
-        Outcome { output, unschedulable: 0, fault_breaches: 0 }
+        Outcome { output, unschedulable: 0, fault_breaches: 0, incomplete: 0 }
     }
 
-    /// The process exit code: 0, or [`EXIT_UNSCHEDULABLE`], or
-    /// [`EXIT_FAULTS_BROKE_INVARIANTS`] (which wins).
+    /// The outcome of `reports`, printed as `output`.
+    pub(crate) fn of_reports(output: String, reports: &[Report]) -> Self {
+        let strategies = || reports.iter().flat_map(|r| &r.strategies);
+        Outcome {
+            output,
+            unschedulable: strategies().map(|s| s.unschedulable.len()).sum(),
+            fault_breaches: strategies()
+                .filter_map(|s| s.faults.as_ref())
+                .map(|f| f.tasks_lost + f.duplicate_starts + f.instances_leaked)
+                .sum(),
+            incomplete: strategies().map(crate::report::incomplete_tasks).sum(),
+        }
+    }
+
+    /// The process exit code: 0, or [`EXIT_FAULTS_BROKE_INVARIANTS`], else
+    /// [`EXIT_UNSCHEDULABLE`], else [`EXIT_TASKS_INCOMPLETE`], in that order.
     pub fn exit_code(&self) -> u8 {
         if self.fault_breaches > 0 {
             EXIT_FAULTS_BROKE_INVARIANTS
         } else if self.unschedulable > 0 {
             EXIT_UNSCHEDULABLE
+        } else if self.incomplete > 0 {
+            EXIT_TASKS_INCOMPLETE
         } else {
             0
         }
@@ -281,6 +128,34 @@ pub enum CliError {
         /// What is wrong.
         why: &'static str,
     },
+    /// An option names something the input does not have.
+    #[error("--{option} {value}: {source}")]
+    OptionPolicy {
+        /// The option.
+        option: &'static str,
+        /// Its value, as given (cut when long).
+        value: String,
+        /// What is wrong with it.
+        source: PolicyError,
+    },
+    /// An option names an instance type the catalog does not have.
+    #[error("--{option}: `{entry}` matches no instance type of the {region} catalog")]
+    NoSuchType {
+        /// The option.
+        option: &'static str,
+        /// The entry, as normalized.
+        entry: String,
+        /// The catalog's region.
+        region: String,
+    },
+    /// A subcommand that replays one trace was given several.
+    #[error("{command} takes one trace; {given} were given")]
+    OneTrace {
+        /// The subcommand.
+        command: &'static str,
+        /// How many were given.
+        given: usize,
+    },
     /// The report could not be serialized.
     #[error("could not write the JSON report: {0}")]
     Json(#[from] serde_json::Error),
@@ -305,12 +180,12 @@ pub fn run_outcome(cli: Cli) -> Result<Outcome, CliError> {
     match cli.command {
         Command::Replay(args) => replay_command(&args),
         Command::Predict(args) => crate::commands::predict_command(&args).map(Outcome::output),
-        Command::Sweep(args) => crate::commands::sweep_command(&args).map(Outcome::output),
+        Command::Sweep(args) => crate::commands::sweep_command(&args),
     }
 }
 
 /// The catalog the options name, and how to report it.
-pub(crate) fn load_catalog(args: &ReplayArgs) -> Result<(Catalog, String), CliError> {
+pub(crate) fn load_catalog(args: &CommonArgs) -> Result<(Catalog, String), CliError> {
     Ok(match &args.catalog {
         Some(path) => (Catalog::from_csv_path(path)?, path.display().to_string()),
         None => (
@@ -321,7 +196,7 @@ pub(crate) fn load_catalog(args: &ReplayArgs) -> Result<(Catalog, String), CliEr
 }
 
 /// The traces the options name (the bundled one when none is), with their names.
-pub(crate) fn load_traces(args: &ReplayArgs) -> Result<Vec<(Trace, String)>, CliError> {
+pub(crate) fn load_traces(args: &CommonArgs) -> Result<Vec<(Trace, String)>, CliError> {
     Ok(if args.traces.is_empty() {
         vec![(
             parse_trace(BUNDLED_TRACE.as_bytes(), BUNDLED_TRACE_NAME)?,
@@ -335,11 +210,26 @@ pub(crate) fn load_traces(args: &ReplayArgs) -> Result<Vec<(Trace, String)>, Cli
     })
 }
 
+/// The one trace of `predict` or `sweep`.
+pub(crate) fn load_one_trace(
+    args: &CommonArgs,
+    command: &'static str,
+) -> Result<(Trace, String), CliError> {
+    if args.traces.len() > 1 {
+        return Err(CliError::OneTrace { command, given: args.traces.len() });
+    }
+    let mut traces = load_traces(args)?;
+    traces.pop().ok_or(CliError::OneTrace { command, given: 0 })
+}
+
 fn replay_command(args: &ReplayArgs) -> Result<Outcome, CliError> {
-    let (catalog, catalog_path) = load_catalog(args)?;
-    let options = replay_options(args)?;
-    let traces = load_traces(args)?;
-    let history = crate::commands::load_history(args)?;
+    let common = &args.common;
+    let (catalog, catalog_path) = load_catalog(common)?;
+    let mut options = replay_options(common, args.provisioning, &catalog)?;
+    options.detail = args.out.is_some();
+    let faults = fault_rate(args.faults)?;
+    let traces = load_traces(common)?;
+    let history = crate::commands::load_history(common)?;
 
     let mut reports = Vec::with_capacity(traces.len());
     // One step per trace's strategies and one per prediction draw.
@@ -349,7 +239,7 @@ fn replay_command(args: &ReplayArgs) -> Result<Outcome, CliError> {
         let (workload, rightsizing) = crate::commands::workload_of(trace, &history);
         let mut strategy_list = strategies_for(args.solver);
         strategy_list.extend(Strategy::RIGHTSIZED);
-        let strategies = replay_with_faults(&workload, &catalog, args, &options, &strategy_list)?;
+        let strategies = replay_with_faults(&workload, &catalog, &options, faults, &strategy_list)?;
         progress.inc(1);
         let prediction = crate::commands::check_prediction(
             &workload,
@@ -360,7 +250,8 @@ fn replay_command(args: &ReplayArgs) -> Result<Outcome, CliError> {
             &progress,
         )?;
         reports.push(report_of(
-            args,
+            common,
+            faults,
             trace,
             path,
             &workload,
@@ -375,29 +266,24 @@ fn replay_command(args: &ReplayArgs) -> Result<Outcome, CliError> {
     if let Some(dir) = &args.out {
         crate::out::write_replay(dir, &reports)?;
     }
-    let strategies = || reports.iter().flat_map(|r| &r.strategies);
-    let unschedulable = strategies().map(|s| s.unschedulable.len()).sum();
-    let fault_breaches = strategies()
-        .filter_map(|s| s.faults.as_ref())
-        .map(|f| f.tasks_lost + f.duplicate_starts + f.instances_leaked)
-        .sum();
-    let output = format_reports(args.format, &reports)?;
-    Ok(Outcome { output, unschedulable, fault_breaches })
+    let output = format_reports(common.format, &reports)?;
+    Ok(Outcome::of_reports(output, &reports))
 }
 
-/// Replays every strategy; under `--faults`, once clean and once with
-/// faults, reporting the faulty run with the clean run's cost beside it.
+/// Replays every strategy; under faults at `rate`, once clean and once with
+/// faults (seeded by the market's seed), reporting the faulty run with the
+/// clean run's cost beside it.
 fn replay_with_faults(
     workload: &Workload,
     catalog: &Catalog,
-    args: &ReplayArgs,
     options: &ReplayOptions,
+    rate: Option<f64>,
     strategies: &[Strategy],
 ) -> Result<Vec<crate::replay::StrategyReport>, CliError> {
     let clean = replay_all(workload, catalog, strategies, options)?;
-    let Some(rate) = args.faults else { return Ok(clean) };
+    let Some(rate) = rate else { return Ok(clean) };
     let mut faulty_options = options.clone();
-    faulty_options.faults = Some(FaultConfig::mixed(rate, args.seed));
+    faulty_options.faults = Some(FaultConfig::mixed(rate, options.spot.seed));
     let mut faulty = replay_all(workload, catalog, strategies, &faulty_options)?;
     for (report, clean) in faulty.iter_mut().zip(&clean) {
         if let Some(faults) = report.faults.as_mut() {
@@ -410,7 +296,8 @@ fn replay_with_faults(
 /// The report of one trace's replays.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn report_of(
-    args: &ReplayArgs,
+    args: &CommonArgs,
+    faults: Option<f64>,
     trace: &Trace,
     path: &str,
     workload: &Workload,
@@ -451,7 +338,7 @@ pub(crate) fn report_of(
             max_attempts: options.policy.max_attempts,
             max_spot_attempts: options.policy.max_spot_attempts,
             spot_risk_weight: options.policy.spot_risk_weight,
-            faults: args.faults,
+            faults,
         },
         strategies,
         rightsizing,
@@ -468,28 +355,68 @@ pub(crate) fn format_reports(format: Format, reports: &[Report]) -> Result<Strin
     })
 }
 
-pub(crate) fn replay_options(args: &ReplayArgs) -> Result<ReplayOptions, CliError> {
-    if !args.boot_seconds.is_finite() || args.boot_seconds < 0.0 || args.boot_seconds > 86_400.0 {
+/// Longest boot latency and shortest-billed period the options accept, seconds.
+const MAX_OPTION_SECONDS: u64 = 86_400;
+
+/// A number as an error message shows it: in full when short, in
+/// scientific notation when it would run to many digits.
+fn shown_number(value: f64) -> String {
+    if value.is_finite() && value.abs() >= 1e15 {
+        format!("{value:e}")
+    } else {
+        value.to_string()
+    }
+}
+
+/// The `--faults` rate, checked: at least 0 and below 1.
+pub(crate) fn fault_rate(rate: Option<f64>) -> Result<Option<f64>, CliError> {
+    let Some(rate) = rate else { return Ok(None) };
+    if !rate.is_finite() || !(0.0..=1.0).contains(&rate) {
+        return Err(CliError::BadOption {
+            option: "faults",
+            value: shown_number(rate),
+            why: "must be a fraction between 0 and 1",
+        });
+    }
+    if rate == 1.0 {
+        return Err(CliError::BadOption {
+            option: "faults",
+            value: shown_number(rate),
+            why: "must be below 1: at 1 every launched instance never becomes ready, so no task \
+                  could ever run",
+        });
+    }
+    Ok(Some(rate))
+}
+
+/// The replay options of `args` under `provisioning`, checked against `catalog`.
+pub(crate) fn replay_options(
+    args: &CommonArgs,
+    provisioning: ProvisioningArg,
+    catalog: &Catalog,
+) -> Result<ReplayOptions, CliError> {
+    let max = MAX_OPTION_SECONDS as f64;
+    if !args.boot_seconds.is_finite() || args.boot_seconds < 0.0 || args.boot_seconds > max {
         return Err(CliError::BadOption {
             option: "boot-seconds",
-            value: args.boot_seconds.to_string(),
+            value: shown_number(args.boot_seconds),
             why: "must be between 0 and 86400",
         });
     }
-    if let Some(rate) = args.faults {
-        if !rate.is_finite() || !(0.0..=1.0).contains(&rate) {
-            return Err(CliError::BadOption {
-                option: "faults",
-                value: rate.to_string(),
-                why: "must be a fraction between 0 and 1",
-            });
-        }
+    if args.min_billing_seconds > MAX_OPTION_SECONDS {
+        return Err(CliError::BadOption {
+            option: "min-billing-seconds",
+            value: args.min_billing_seconds.to_string(),
+            why: "must be between 0 and 86400 (EC2 bills a minimum of 60)",
+        });
     }
     let mut policy = Policy::default();
-    policy.provisioning = args.provisioning.into();
+    policy.provisioning = provisioning.into();
     policy.idle_release_s = args.idle_release_seconds;
     if let Some(list) = &args.instance_types {
-        policy.allowed_types = Some(AllowList::parse_csv(list)?);
+        policy.allowed_types = Some(AllowList::parse_csv(list).map_err(|source| {
+            CliError::OptionPolicy { option: "instance-types", value: list.clone(), source }
+        })?);
     }
     let cloud = CloudConfig {
         boot: Millis((args.boot_seconds * 1000.0).round() as u64),
@@ -498,20 +425,26 @@ pub(crate) fn replay_options(args: &ReplayArgs) -> Result<ReplayOptions, CliErro
     if !args.milp_gap.is_finite() || !(0.0..=1.0).contains(&args.milp_gap) {
         return Err(CliError::BadOption {
             option: "milp-gap",
-            value: args.milp_gap.to_string(),
+            value: shown_number(args.milp_gap),
             why: "must be a fraction between 0 and 1",
         });
     }
     let milp = MilpConfig::default()
         .with_time_limit_ms(args.milp_time_limit_ms)
         .with_relative_gap(args.milp_gap);
-    let spot = spot_market(args, &mut policy)?;
-    // The per-task detail is what `--out` draws; without it, nothing reads it.
-    Ok(ReplayOptions { policy, cloud, milp, spot, faults: None, detail: args.out.is_some() })
+    let spot = spot_market(args, provisioning, catalog, &mut policy)?;
+    // The per-task detail is what `--out` draws; a caller that writes it
+    // turns it on.
+    Ok(ReplayOptions { policy, cloud, milp, spot, faults: None, detail: false })
 }
 
 /// The simulated spot market and the retry rules, from the spot options.
-fn spot_market(args: &ReplayArgs, policy: &mut Policy) -> Result<SpotMarket, CliError> {
+fn spot_market(
+    args: &CommonArgs,
+    provisioning: ProvisioningArg,
+    catalog: &Catalog,
+    policy: &mut Policy,
+) -> Result<SpotMarket, CliError> {
     for (option, value) in [
         ("interruption-scale", args.interruption_scale),
         ("spot-risk-weight", args.spot_risk_weight),
@@ -519,7 +452,7 @@ fn spot_market(args: &ReplayArgs, policy: &mut Policy) -> Result<SpotMarket, Cli
         if !value.is_finite() || value < 0.0 {
             return Err(CliError::BadOption {
                 option,
-                value: value.to_string(),
+                value: shown_number(value),
                 why: "must be a finite number, 0 or more",
             });
         }
@@ -531,14 +464,14 @@ fn spot_market(args: &ReplayArgs, policy: &mut Policy) -> Result<SpotMarket, Cli
             why: "a task needs at least one start",
         });
     }
-    if args.provisioning == ProvisioningArg::SpotFirst && args.max_spot_attempts == 0 {
+    if provisioning == ProvisioningArg::SpotFirst && args.max_spot_attempts == 0 {
         return Err(CliError::Conflict {
             first: "provisioning spot-first".into(),
             second: "max-spot-attempts 0".into(),
             why: "spot-first would never try spot; use --provisioning on-demand",
         });
     }
-    if let (ProvisioningArg::OnDemand, Some(types)) = (args.provisioning, &args.spot_unavailable) {
+    if let (ProvisioningArg::OnDemand, Some(types)) = (provisioning, &args.spot_unavailable) {
         return Err(CliError::Conflict {
             first: "provisioning on-demand".into(),
             second: format!("spot-unavailable {types}"),
@@ -554,22 +487,49 @@ fn spot_market(args: &ReplayArgs, policy: &mut Policy) -> Result<SpotMarket, Cli
         ..SpotMarket::default()
     };
     if let Some(list) = &args.spot_unavailable {
-        let types = match list.trim() {
-            "all" | "*" => None,
-            list => Some(AllowList::parse_csv(list)?),
-        };
+        let types = spot_outage_types(list, catalog)?;
         market.outages.push(SpotOutage { types, ..SpotOutage::total() });
     }
     Ok(market)
 }
 
+/// The types `--spot-unavailable` names: `None` for `all` (or `*`), else an
+/// allow-list each of whose entries matches some type of `catalog`, as
+/// `--instance-types` must.
+fn spot_outage_types(list: &str, catalog: &Catalog) -> Result<Option<AllowList>, CliError> {
+    let refused = |source| CliError::OptionPolicy {
+        option: "spot-unavailable",
+        value: crate::trace::shown_value(list),
+        source,
+    };
+    if matches!(list.trim(), "all" | "*") {
+        return Ok(None);
+    }
+    if list.split(',').all(|entry| entry.trim().is_empty()) {
+        return Err(CliError::BadOption {
+            option: "spot-unavailable",
+            value: format!("`{list}`"),
+            why: "names no instance type; give names, families or globs, or `all`",
+        });
+    }
+    let types = AllowList::parse_csv(list).map_err(refused)?;
+    for pattern in types.patterns() {
+        if !catalog.types().iter().any(|ty| pattern.matches(ty)) {
+            return Err(CliError::NoSuchType {
+                option: "spot-unavailable",
+                entry: pattern.text().to_string(),
+                region: catalog.region.clone(),
+            });
+        }
+    }
+    Ok(Some(types))
+}
+
 /// The strategies a replay compares for the chosen solver.
 fn strategies_for(solver: SolverArg) -> Vec<Strategy> {
     let mut strategies = Strategy::BASELINES_AND_GREEDY.to_vec();
-    match solver {
-        SolverArg::Greedy => {}
-        SolverArg::Milp => strategies.push(Strategy::Milp),
-        SolverArg::Auto => strategies.push(Strategy::Auto),
+    if solver != SolverArg::Greedy {
+        strategies.push(solver.strategy());
     }
     strategies
 }

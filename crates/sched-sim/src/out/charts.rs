@@ -1,136 +1,35 @@
-//! The `--out DIR` directory: the JSON report, a CSV of per-task records and
-//! SVG pictures.
-//!
-//! `replay` writes `report.json`, `tasks.csv` (every strategy's task
-//! records, one row per engine record, an OOM retry being a record of its
-//! own), `cost.svg` (cost per strategy against the lower bound),
-//! `instances-<strategy>.svg` (instances running over time by capacity
-//! type), `utilization-<strategy>.svg` (allocated and used cpu and memory
-//! over paid capacity, over time) and `requested-vs-used-{cpu,memory}.svg`
-//! (per process). `predict` writes `prediction.json`, `report.json` (the
-//! first draw), `tasks.csv` and the pictures of the first draw, and
-//! `draws.csv` (the cost of every draw). Several traces go to one
-//! subdirectory each, `trace-1`, `trace-2`, ...
+//! The SVG pictures of `--out`: cost per strategy against the lower bound,
+//! instances running and utilization over time per strategy, and requested
+//! against used resource-time per process.
 //!
 //! Pictures are drawn with plotters' SVG backend only; text is laid out with
-//! its built-in estimate of glyph widths (no font files are read).
+//! its built-in estimate of glyph widths (no font files are read). Each
+//! picture keeps its legend in a strip of its own below the plot, so that
+//! no legend hides a bar or a line; a picture with nothing to show (an empty
+//! run) keeps a unit axis and says so in its title.
 
 use std::path::{Path, PathBuf};
 
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
-use thiserror::Error;
 
+use super::OutError;
 use crate::detail::ReplayDetail;
 use crate::metrics::ProcessResources;
-use crate::predict::Prediction;
 use crate::replay::StrategyReport;
-use crate::report::Report;
 
-/// Why the output directory could not be written.
-#[derive(Debug, Error)]
-#[non_exhaustive]
-pub enum OutError {
-    /// A file or directory could not be written.
-    #[error("could not write {path}: {source}")]
-    Io {
-        /// The path.
-        path: String,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// A CSV row could not be written.
-    #[error("could not write CSV: {0}")]
-    Csv(#[from] csv::Error),
-    /// The JSON could not be serialized.
-    #[error("could not write JSON: {0}")]
-    Json(#[from] serde_json::Error),
-    /// A picture could not be drawn.
-    #[error("could not draw {path}: {message}")]
-    Plot {
-        /// The picture.
-        path: String,
-        /// What plotters said.
-        message: String,
-    },
-}
+const SIZE: (u32, u32) = (960, 540);
+/// Height of the legend strip under each plot, pixels.
+const LEGEND_HEIGHT: u32 = 34;
+const REQUESTED: RGBColor = RGBColor(0x99, 0x99, 0x99);
+const ALLOCATED: RGBColor = RGBColor(0x1f, 0x77, 0xb4);
+const USED: RGBColor = RGBColor(0x2c, 0xa0, 0x2c);
+const BOUND: RGBColor = RGBColor(0xd6, 0x27, 0x28);
+const SPOT: RGBColor = RGBColor(0xff, 0x7f, 0x0e);
 
-impl From<std::io::Error> for OutError {
-    fn from(source: std::io::Error) -> Self {
-        OutError::Io { path: "(csv buffer)".into(), source }
-    }
-}
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> OutError + '_ {
-    move |source| OutError::Io { path: path.display().to_string(), source }
-}
-
-fn create_dir(dir: &Path) -> Result<(), OutError> {
-    std::fs::create_dir_all(dir).map_err(io(dir))
-}
-
-fn write(path: &Path, bytes: &[u8]) -> Result<(), OutError> {
-    std::fs::write(path, bytes).map_err(io(path))
-}
-
-/// Writes the output of `replay` for `reports` (one per trace).
-///
-/// # Errors
-/// An unwritable directory or file, or a picture plotters cannot draw.
-pub fn write_replay(dir: &Path, reports: &[Report]) -> Result<(), OutError> {
-    create_dir(dir)?;
-    for (index, report) in reports.iter().enumerate() {
-        let here = if reports.len() == 1 {
-            dir.to_path_buf()
-        } else {
-            dir.join(format!("trace-{}", index + 1))
-        };
-        create_dir(&here)?;
-        write(&here.join("report.json"), serde_json::to_string_pretty(report)?.as_bytes())?;
-        write_trace_files(&here, &report.strategies)?;
-    }
-    Ok(())
-}
-
-/// Writes the output of `predict`: the prediction, the first draw's report
-/// and pictures, and every draw's cost.
-///
-/// # Errors
-/// As [`write_replay`].
-pub fn write_predict(
-    dir: &Path,
-    prediction: &Prediction,
-    report: &Report,
-    draws: &[StrategyReport],
-) -> Result<(), OutError> {
-    create_dir(dir)?;
-    write(&dir.join("prediction.json"), serde_json::to_string_pretty(prediction)?.as_bytes())?;
-    write(&dir.join("report.json"), serde_json::to_string_pretty(report)?.as_bytes())?;
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record(["seed", "cost_usd", "makespan_s", "preemptions", "failed"])?;
-    for (i, draw) in draws.iter().enumerate() {
-        writer.write_record([
-            prediction.first_seed.wrapping_add(i as u64).to_string(),
-            format!("{:.6}", draw.cost_usd),
-            format!("{:.1}", draw.makespan_s),
-            draw.spot.preemptions.to_string(),
-            draw.tasks.failed.to_string(),
-        ])?;
-    }
-    write(&dir.join("draws.csv"), &writer.into_inner().map_err(|e| e.into_error())?)?;
-    write_trace_files(dir, &report.strategies)
-}
-
-/// The CSV and pictures of one trace's strategies.
-fn write_trace_files(dir: &Path, strategies: &[StrategyReport]) -> Result<(), OutError> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    for s in strategies {
-        for row in s.detail.iter().flat_map(|d| d.tasks.iter()) {
-            writer.serialize(row)?;
-        }
-    }
-    write(&dir.join("tasks.csv"), &writer.into_inner().map_err(|e| e.into_error())?)?;
-
+/// Every picture of one trace's strategies.
+pub(super) fn write_charts(dir: &Path, strategies: &[StrategyReport]) -> Result<(), OutError> {
     cost_chart(&dir.join("cost.svg"), strategies)?;
     for s in strategies {
         if let Some(detail) = &s.detail {
@@ -147,15 +46,52 @@ fn write_trace_files(dir: &Path, strategies: &[StrategyReport]) -> Result<(), Ou
     Ok(())
 }
 
-const SIZE: (u32, u32) = (960, 540);
-const REQUESTED: RGBColor = RGBColor(0x99, 0x99, 0x99);
-const ALLOCATED: RGBColor = RGBColor(0x1f, 0x77, 0xb4);
-const USED: RGBColor = RGBColor(0x2c, 0xa0, 0x2c);
-const BOUND: RGBColor = RGBColor(0xd6, 0x27, 0x28);
-const SPOT: RGBColor = RGBColor(0xff, 0x7f, 0x0e);
-
 fn plot_error(path: &Path) -> impl Fn(String) -> OutError + '_ {
     move |message| OutError::Plot { path: path.display().to_string(), message }
+}
+
+/// How a legend entry is drawn: a filled box (bars) or a line.
+#[derive(Debug, Clone, Copy)]
+enum Swatch {
+    Box,
+    Line,
+}
+
+/// The legend entries, left to right, in the strip under the plot.
+fn legend(
+    area: &DrawingArea<SVGBackend<'_>, Shift>,
+    entries: &[(String, RGBColor, Swatch)],
+) -> Result<(), String> {
+    area.fill(&WHITE).map_err(|e| e.to_string())?;
+    let style = TextStyle::from(("sans-serif", 13)).pos(Pos::new(HPos::Left, VPos::Center));
+    let y = (LEGEND_HEIGHT / 2) as i32;
+    let mut x = 16;
+    for (name, color, swatch) in entries {
+        match swatch {
+            Swatch::Box => {
+                area.draw(&Rectangle::new([(x, y - 6), (x + 12, y + 6)], color.filled()))
+            }
+            Swatch::Line => {
+                area.draw(&PathElement::new([(x, y), (x + 14, y)], color.stroke_width(2)))
+            }
+        }
+        .map_err(|e| e.to_string())?;
+        area.draw(&Text::new(name.clone(), (x + 20, y), style.clone()))
+            .map_err(|e| e.to_string())?;
+        // plotters' own estimate of sans-serif at 13 px is about 7 px a character.
+        x += 20 + 7 * name.chars().count() as i32 + 24;
+    }
+    Ok(())
+}
+
+/// The top of an axis that shows `max`, with room above; a unit axis when
+/// there is nothing positive to show.
+fn axis_top(max: f64) -> f64 {
+    if max.is_finite() && max > 0.0 {
+        max * 1.1
+    } else {
+        1.0
+    }
 }
 
 /// Horizontal bars: one group per category, one bar per series, and an
@@ -169,25 +105,25 @@ fn hbar_chart(
     marker: Option<(&str, f64)>,
 ) -> Result<(), OutError> {
     let fail = plot_error(path);
-    let root = SVGBackend::new(path, (SIZE.0, SIZE.1.max(60 + 28 * categories.len() as u32)))
-        .into_drawing_area();
+    let height = SIZE.1.max(60 + 28 * categories.len() as u32) + LEGEND_HEIGHT;
+    let root = SVGBackend::new(path, (SIZE.0, height)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| fail(e.to_string()))?;
-    let top = series
+    let (plot, strip) = root.split_vertically(height - LEGEND_HEIGHT);
+    let max = series
         .iter()
         .flat_map(|(_, _, v)| v.iter().copied())
         .chain(marker.map(|m| m.1))
         .filter(|v| v.is_finite())
-        .fold(0.0_f64, f64::max)
-        .max(1e-9)
-        * 1.1;
+        .fold(0.0_f64, f64::max);
+    let title = if max > 0.0 { title.to_string() } else { format!("{title} (nothing to show)") };
     let n = categories.len().max(1) as f64;
     let longest = categories.iter().map(|c| c.chars().count()).max().unwrap_or(4) as u32;
-    let mut chart = ChartBuilder::on(&root)
+    let mut chart = ChartBuilder::on(&plot)
         .caption(title, ("sans-serif", 20))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size((longest * 7 + 12).min(360))
-        .build_cartesian_2d(0.0..top, -0.5..n - 0.5)
+        .build_cartesian_2d(0.0..axis_top(max), -0.5..n - 0.5)
         .map_err(|e| fail(e.to_string()))?;
     chart
         .configure_mesh()
@@ -197,37 +133,28 @@ fn hbar_chart(
         .draw()
         .map_err(|e| fail(e.to_string()))?;
     let width = 0.8 / series.len().max(1) as f64;
+    let mut entries = Vec::new();
     for (k, (name, color, values)) in series.iter().enumerate() {
         let bars = values.iter().enumerate().map(|(i, &v)| {
             let y0 = i as f64 - 0.4 + k as f64 * width;
             Rectangle::new([(0.0, y0), (v.max(0.0), y0 + width * 0.9)], color.filled())
         });
-        chart
-            .draw_series(bars)
-            .map_err(|e| fail(e.to_string()))?
-            .label(*name)
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
+        chart.draw_series(bars).map_err(|e| fail(e.to_string()))?;
+        entries.push((name.to_string(), *color, Swatch::Box));
     }
     if let Some((name, at)) = marker {
         chart
             .draw_series(LineSeries::new([(at, -0.5), (at, n - 0.5)], BOUND.stroke_width(2)))
-            .map_err(|e| fail(e.to_string()))?
-            .label(format!("{name} {at:.4}"))
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 12, y)], BOUND.stroke_width(2)));
+            .map_err(|e| fail(e.to_string()))?;
+        entries.push((format!("{name} {at:.4}"), BOUND, Swatch::Line));
     }
     let label = TextStyle::from(("sans-serif", 13)).pos(Pos::new(HPos::Right, VPos::Center));
     for (i, name) in categories.iter().enumerate() {
         let (x, y) = chart.backend_coord(&(0.0, i as f64));
-        root.draw(&Text::new(name.clone(), (x - 6, y), label.clone()))
+        plot.draw(&Text::new(name.clone(), (x - 6, y), label.clone()))
             .map_err(|e| fail(e.to_string()))?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(|e| fail(e.to_string()))?;
+    legend(&strip, &entries).map_err(&fail)?;
     root.present().map_err(|e| fail(e.to_string()))
 }
 
@@ -237,17 +164,20 @@ type Line<'a> = (&'a str, RGBColor, Vec<(f64, f64)>);
 /// Lines over time (hours on the x axis).
 fn line_chart(path: &Path, title: &str, y_desc: &str, series: &[Line<'_>]) -> Result<(), OutError> {
     let fail = plot_error(path);
-    let root = SVGBackend::new(path, SIZE).into_drawing_area();
+    let height = SIZE.1 + LEGEND_HEIGHT;
+    let root = SVGBackend::new(path, (SIZE.0, height)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| fail(e.to_string()))?;
+    let (plot, strip) = root.split_vertically(SIZE.1);
     let points = || series.iter().flat_map(|(_, _, p)| p.iter().copied());
-    let x_max = points().map(|p| p.0).fold(0.0_f64, f64::max).max(1e-6);
-    let y_max = points().map(|p| p.1).fold(0.0_f64, f64::max).max(1e-6) * 1.1;
-    let mut chart = ChartBuilder::on(&root)
+    let x_max = points().map(|p| p.0).fold(0.0_f64, f64::max);
+    let y_max = points().map(|p| p.1).fold(0.0_f64, f64::max);
+    let title = if x_max > 0.0 { title.to_string() } else { format!("{title} (nothing ran)") };
+    let mut chart = ChartBuilder::on(&plot)
         .caption(title, ("sans-serif", 20))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(60)
-        .build_cartesian_2d(0.0..x_max, 0.0..y_max)
+        .build_cartesian_2d(0.0..if x_max > 0.0 { x_max } else { 1.0 }, 0.0..axis_top(y_max))
         .map_err(|e| fail(e.to_string()))?;
     chart
         .configure_mesh()
@@ -255,21 +185,14 @@ fn line_chart(path: &Path, title: &str, y_desc: &str, series: &[Line<'_>]) -> Re
         .y_desc(y_desc)
         .draw()
         .map_err(|e| fail(e.to_string()))?;
+    let mut entries = Vec::new();
     for (name, color, points) in series {
-        let color = *color;
         chart
             .draw_series(LineSeries::new(points.iter().copied(), color.stroke_width(2)))
-            .map_err(|e| fail(e.to_string()))?
-            .label(*name)
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 12, y)], color.stroke_width(2)));
+            .map_err(|e| fail(e.to_string()))?;
+        entries.push((name.to_string(), *color, Swatch::Line));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(|e| fail(e.to_string()))?;
+    legend(&strip, &entries).map_err(&fail)?;
     root.present().map_err(|e| fail(e.to_string()))
 }
 
@@ -360,12 +283,35 @@ fn utilization_chart(path: &Path, name: &str, detail: &ReplayDetail) -> Result<(
 /// Processes in the requested-vs-used pictures.
 const PROCESSES_SHOWN: usize = 15;
 
+/// Labels for process paths (`SCOPE:SUB:PROCESS`): the last part, or as
+/// many parts from the end as it takes to tell apart processes whose last
+/// parts are the same (two `SALMON_QUANT` under different subworkflows).
+pub(crate) fn process_labels(processes: &[&str]) -> Vec<String> {
+    let parts: Vec<Vec<&str>> = processes.iter().map(|p| p.split(':').collect()).collect();
+    let tail = |i: usize, k: usize| {
+        let p = &parts[i];
+        p[p.len().saturating_sub(k)..].join(":")
+    };
+    let mut depth = vec![1; processes.len()];
+    loop {
+        let labels: Vec<String> = (0..processes.len()).map(|i| tail(i, depth[i])).collect();
+        let mut grew = false;
+        for i in 0..processes.len() {
+            let clash = (0..processes.len()).any(|j| j != i && labels[j] == labels[i]);
+            if clash && depth[i] < parts[i].len() {
+                depth[i] += 1;
+                grew = true;
+            }
+        }
+        if !grew {
+            return labels;
+        }
+    }
+}
+
 fn requested_vs_used(dir: &Path, processes: &[ProcessResources]) -> Result<(), OutError> {
     let shown: Vec<&ProcessResources> = processes.iter().take(PROCESSES_SHOWN).collect();
-    let names: Vec<String> = shown
-        .iter()
-        .map(|p| p.process.rsplit(':').next().unwrap_or(&p.process).to_string())
-        .collect();
+    let names = process_labels(&shown.iter().map(|p| p.process.as_str()).collect::<Vec<_>>());
     let pick =
         |f: &dyn Fn(&ProcessResources) -> f64| shown.iter().map(|p| f(p)).collect::<Vec<_>>();
     let cpu_h = |s: f64| s / 3600.0;
@@ -395,4 +341,61 @@ fn requested_vs_used(dir: &Path, processes: &[ProcessResources]) -> Result<(), O
         ],
         None,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: two processes ending in `SALMON_QUANT` got the same label.
+    #[test]
+    fn processes_with_the_same_last_part_get_labels_that_tell_them_apart() {
+        let labels = process_labels(&[
+            "NFCORE_RNASEQ:RNASEQ:QUANTIFY_SALMON:SALMON_QUANT",
+            "NFCORE_RNASEQ:RNASEQ:FASTQ_SUBSAMPLE_FQ_SALMON:SALMON_QUANT",
+            "NFCORE_RNASEQ:RNASEQ:FASTQC",
+            "MULTIQC",
+        ]);
+        assert_eq!(
+            labels,
+            [
+                "QUANTIFY_SALMON:SALMON_QUANT",
+                "FASTQ_SUBSAMPLE_FQ_SALMON:SALMON_QUANT",
+                "FASTQC",
+                "MULTIQC"
+            ]
+        );
+    }
+
+    #[test]
+    fn identical_paths_stop_growing() {
+        assert_eq!(process_labels(&["A:B", "A:B"]), ["A:B", "A:B"]);
+        assert!(process_labels(&[]).is_empty());
+    }
+
+    /// Regression: the legend sat on the bars, and an empty run's axes read
+    /// 0.0 at every tick.
+    #[test]
+    fn legends_sit_below_the_plot_and_an_empty_chart_keeps_a_unit_axis() {
+        let dir = std::env::temp_dir().join(format!("sched-sim-charts-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("empty.svg");
+        let categories = vec!["greedy".to_string()];
+        hbar_chart(&path, "Cost", "USD", &categories, &[("cost $", ALLOCATED, vec![0.0])], None)
+            .unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        assert!(svg.contains("nothing to show"), "{svg}");
+        assert!(svg.contains("\n1.0\n"), "no unit axis: {svg}");
+        // The legend's text is in the strip below the plot area.
+        let height = SIZE.1 + LEGEND_HEIGHT;
+        assert!(svg.contains(&format!("height=\"{height}\"")), "{svg}");
+        let legend_y = svg
+            .split("<text")
+            .filter(|t| t.contains("\ncost $\n"))
+            .filter_map(|t| t.split("y=\"").nth(1)?.split('"').next()?.parse::<f64>().ok())
+            .next()
+            .expect("a legend entry");
+        assert!(legend_y > SIZE.1 as f64, "legend at y={legend_y}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
 }
