@@ -56,7 +56,16 @@ pub fn colour_on_stderr() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-/// Writes log lines to stderr, clearing the progress bar while it does.
+/// Writes `line` and a newline on stderr. A stderr that cannot be written
+/// (its reader went away, as in `2>&1 | head -1`) loses the line: there is
+/// nowhere left to say so, and `eprintln!` would panic instead.
+pub fn print_stderr(line: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{line}").and_then(|()| err.flush());
+}
+
+/// Writes log lines to stderr, clearing the progress bar while it does. A
+/// closed stderr drops the lines quietly (see [`print_stderr`]).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct StderrWriter;
 
@@ -64,15 +73,21 @@ impl Write for StderrWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let bar = lock(&ACTIVE_BAR).clone();
         let write = || std::io::stderr().lock().write_all(buf);
-        match bar {
-            Some(bar) if !bar.is_finished() && !bar.is_hidden() => bar.suspend(write)?,
-            _ => write()?,
+        let written = match bar {
+            Some(bar) if !bar.is_finished() && !bar.is_hidden() => bar.suspend(write),
+            _ => write(),
+        };
+        match written {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e),
+            _ => Ok(buf.len()),
         }
-        Ok(buf.len())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        std::io::stderr().flush()
+        match std::io::stderr().flush() {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e),
+            _ => Ok(()),
+        }
     }
 }
 

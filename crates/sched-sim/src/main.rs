@@ -9,14 +9,17 @@
 //! Logging: `warn` by default, each warning shown the first time its call
 //! site fires and counted after that, with the counts at the end; `RUST_LOG`
 //! chooses the level and shows every line. Colour only on a terminal. A
-//! closed stdout (`| head`) ends the output quietly.
+//! closed stdout (`| head`) ends the output quietly, and so does a closed
+//! stderr (`2>&1 | head`).
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
 use sched_sim::cli::{run_outcome, Cli};
-use sched_sim::console::{colour_on_stderr, repeated_summary, FirstOfEach, StderrWriter};
+use sched_sim::console::{
+    colour_on_stderr, print_stderr, repeated_summary, FirstOfEach, StderrWriter,
+};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
@@ -27,6 +30,9 @@ fn main() -> ExitCode {
     let level = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
     let lines = tracing_subscriber::fmt::layer()
         .with_ansi(colour_on_stderr())
+        // A line that cannot be written is not reported with `eprintln!`,
+        // which panics when stderr is a closed pipe.
+        .log_internal_errors(false)
         .with_writer(StderrWriter)
         .with_filter((!every_line).then(|| first_of_each.clone()));
     tracing_subscriber::registry().with(level).with(lines).init();
@@ -37,12 +43,12 @@ fn main() -> ExitCode {
             ExitCode::from(outcome.exit_code())
         }
         Err(error) => {
-            eprintln!("error: {}", error_chain(&error));
+            print_stderr(&format!("error: {}", error_chain(&error)));
             ExitCode::FAILURE
         }
     };
     for line in repeated_summary(&first_of_each) {
-        eprintln!("{line}");
+        print_stderr(&line);
     }
     code
 }

@@ -1,7 +1,7 @@
-//! What the binary writes and how it exits: a closed stdout ends it quietly,
-//! log lines carry no colour in a pipe and repeats are summed up, a run
-//! whose tasks were cancelled says so and exits 5, and an error's cause is
-//! printed once.
+//! What the binary writes and how it exits: a closed stdout or stderr ends
+//! it quietly, log lines carry no colour in a pipe and repeats are summed
+//! up, a run whose tasks were cancelled says so and exits 5, and an error's
+//! cause is printed once.
 
 use std::io::Read;
 use std::process::{Command, Stdio};
@@ -39,6 +39,28 @@ fn a_closed_stdout_ends_the_output_quietly() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0), "{stderr}");
     assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "{stderr}");
+}
+
+/// Regression: `replay --faults 0.3 ... 2>&1 | head -1` exited 101: the
+/// warnings and the summary of repeated ones were written with
+/// `eprintln!`, which panics once the reader of stderr has gone away.
+#[test]
+fn a_closed_stderr_ends_the_log_quietly() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sched-sim"))
+        .args(["replay", "--draws", "0", "--faults", "0.3", CHIPSEQ])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    // The reader of stderr goes away before the first warning.
+    drop(child.stderr.take());
+    let mut table = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut table).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{table}");
+    assert!(table.lines().any(|l| l.starts_with("greedy ")), "{table}");
 }
 
 /// Regression: WARN lines carried colour codes into files and pipes, and a
