@@ -8,7 +8,11 @@
 //! reached or is not allowed); with [`ReferenceUse::Override`] its prices
 //! win. Interruption buckets, which no AWS API gives, come from it too.
 //! A type with no on-demand price from either is left out (the catalog
-//! format needs one per type).
+//! format needs one per type). A live price the catalog loader would refuse
+//! (outside [`MIN_PRICE_USD_HOUR`] to [`MAX_PRICE_USD_HOUR`]: an emulator's
+//! placeholder, or a unit mix-up) counts as missing, so that a snapshot
+//! always loads again; spot prices then fall back to the reference the same
+//! way on-demand prices do.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -16,7 +20,7 @@ use std::fmt::Write as _;
 use aws_sdk_ec2::types as ec2;
 use sched_core::catalog::{
     Architecture, CapacityType, Catalog, InstanceType, InstanceTypeId, Offering, OfferingId,
-    UsdPerHour,
+    UsdPerHour, MAX_PRICE_USD_HOUR, MIN_PRICE_USD_HOUR,
 };
 use sched_core::policy::AllowList;
 use tracing::{debug, info, warn};
@@ -26,13 +30,14 @@ use crate::clients::Clients;
 use crate::error::AwsError;
 use crate::pricing::{self, PricingError};
 
-/// How a reference catalog's on-demand prices combine with the price list's.
+/// How a reference catalog's prices combine with the live ones (the price
+/// list's on-demand prices and the spot price history's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ReferenceUse {
-    /// The price list's price where it has one; the reference's otherwise.
+    /// The live price where there is one; the reference's otherwise.
     #[default]
     Fallback,
-    /// The reference's price where it has one; the price list's otherwise.
+    /// The reference's price where it has one; the live one otherwise.
     Override,
 }
 
@@ -158,12 +163,13 @@ pub fn assemble(
         }
     }
     let used_as = reference.map(|r| r.used_as).unwrap_or_default();
+    let mut implausible = ImplausiblePrices::default();
     let mut kept = Vec::new();
     let mut offerings = Vec::new();
     for ty in types {
         let (reference_on_demand, reference_spot) =
             known.get(ty.name.as_str()).copied().unwrap_or_default();
-        let live = on_demand.get(&ty.name).copied();
+        let live = implausible.check(&ty.name, on_demand.get(&ty.name).copied());
         let chosen = match used_as {
             ReferenceUse::Fallback => live.or(reference_on_demand),
             ReferenceUse::Override => reference_on_demand.or(live),
@@ -181,7 +187,13 @@ pub fn assemble(
             price: UsdPerHour(on_demand),
             interruption: None,
         });
-        if let Some(&price) = spot.get(&ty.name) {
+        let live_spot = implausible.check(&ty.name, spot.get(&ty.name).copied());
+        let reference_spot_price = reference_spot.map(|o| o.price.0);
+        let spot_price = match used_as {
+            ReferenceUse::Fallback => live_spot.or(reference_spot_price),
+            ReferenceUse::Override => reference_spot_price.or(live_spot),
+        };
+        if let Some(price) = spot_price {
             offerings.push(Offering {
                 id: OfferingId(0),
                 instance_type: id,
@@ -193,10 +205,43 @@ pub fn assemble(
         }
         kept.push(ty);
     }
+    implausible.report();
     info!(types = kept.len(), offerings = offerings.len(), "live catalog");
     // Names are unique (deduplicated above) and every offering points at a
     // kept type, the two things `Catalog::new` checks.
     Catalog::new(region, kept, offerings).unwrap_or_default()
+}
+
+/// Live prices the catalog loader would refuse, counted to be reported once.
+#[derive(Default)]
+struct ImplausiblePrices {
+    count: usize,
+    first: Option<(String, f64)>,
+}
+
+impl ImplausiblePrices {
+    /// `price` when the loader would take it, `None` (counted) otherwise.
+    fn check(&mut self, instance_type: &str, price: Option<f64>) -> Option<f64> {
+        let price = price?;
+        if (MIN_PRICE_USD_HOUR..=MAX_PRICE_USD_HOUR).contains(&price) {
+            return Some(price);
+        }
+        self.count += 1;
+        self.first.get_or_insert_with(|| (instance_type.to_owned(), price));
+        None
+    }
+
+    fn report(&self) {
+        if let Some((instance_type, price)) = &self.first {
+            warn!(
+                count = self.count,
+                first_type = %instance_type,
+                first_price = price,
+                "live prices outside {MIN_PRICE_USD_HOUR} to {MAX_PRICE_USD_HOUR} USD/h ignored \
+                 (the reference's used where it has one)"
+            );
+        }
+    }
 }
 
 /// The live catalog of the clients' region. The Price List API gives
@@ -333,6 +378,26 @@ mod tests {
         let alone = assemble("us-east-1", types2(), &spot, &listed, None);
         assert_eq!(alone.types().len(), 2);
         assert_eq!(price_of(&alone, "m6i.large"), UsdPerHour(0.1));
+
+        // An emulator's placeholder spot price (moto answers 0.00001) is
+        // refused by the loader: it counts as missing, the reference's spot
+        // price fills in where there is one, and the snapshot still loads.
+        let placeholder =
+            HashMap::from([("m6i.large".to_owned(), 0.00001), ("c7g.xlarge".to_owned(), 0.00001)]);
+        let spot_of = |catalog: &Catalog, name: &str| {
+            let id = catalog.find_type(name).unwrap();
+            catalog
+                .offerings()
+                .iter()
+                .find(|o| o.instance_type == id && o.capacity_type == CapacityType::Spot)
+                .map(|o| o.price)
+        };
+        let patched = assemble("us-east-1", types2(), &placeholder, &listed, Some(reference));
+        assert_eq!(spot_of(&patched, "m6i.large"), Some(UsdPerHour(0.035)));
+        assert_eq!(spot_of(&patched, "c7g.xlarge"), None, "no reference spot price");
+        assert!(Catalog::from_csv_reader(to_csv(&patched).as_bytes(), "patched").is_ok());
+        let bare = assemble("us-east-1", types2(), &placeholder, &listed, None);
+        assert_eq!(spot_of(&bare, "m6i.large"), None);
 
         let csv = to_csv(&live);
         let loaded = Catalog::from_csv_reader(csv.as_bytes(), "snapshot").unwrap();

@@ -58,7 +58,7 @@ enum Command {
         /// list lacks, and giving interruption buckets.
         #[arg(long)]
         reference: Option<std::path::PathBuf>,
-        /// The reference's on-demand prices win over the price list's.
+        /// The reference's prices (on demand and spot) win over the live ones.
         #[arg(long, requires = "reference")]
         reference_overrides: bool,
         /// Where to write the snapshot.
@@ -177,7 +177,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Catalog { reference: reference_path, reference_overrides, out, allow } => {
             let reference = reference_path
                 .as_ref()
-                .map(|path| sched_core::catalog::Catalog::from_csv_path(&path))
+                .map(sched_core::catalog::Catalog::from_csv_path)
                 .transpose()
                 .map_err(|e| error_text(&e))?;
             let used_as = if reference_overrides {

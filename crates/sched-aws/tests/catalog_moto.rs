@@ -32,7 +32,8 @@ async fn live_types_and_spot_prices_make_a_loadable_catalog() {
         live.offerings()
             .iter()
             .any(|o| o.instance_type == m5 && o.capacity_type == CapacityType::Spot),
-        "spot price from the price history"
+        "a spot offering: moto's placeholder spot prices are below what a catalog \
+         takes, so the reference's fill in"
     );
 
     let csv = to_csv(&live);

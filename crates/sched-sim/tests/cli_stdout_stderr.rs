@@ -167,3 +167,14 @@ fn sweep_of_two_traces_says_it_takes_one() {
     assert!(stderr.contains("sweep takes one trace; 2 were given"), "{stderr}");
     assert!(!stderr.contains("--trace"), "{stderr}");
 }
+
+/// Regression: `--interruption-scale 1e300` was taken, and the replay never
+/// ended (spot instances reclaimed before they booted, launched again).
+#[test]
+fn an_interruption_scale_beyond_the_bound_is_refused() {
+    let (code, _, stderr) =
+        sched_sim(&["replay", "--interruption-scale", "1e300", "--draws", "0", SAREK]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("--interruption-scale") && stderr.contains("1e300"), "{stderr}");
+    assert!(stderr.contains("at most 10000"), "{stderr}");
+}
