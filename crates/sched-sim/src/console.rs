@@ -193,12 +193,14 @@ pub fn repeated_summary(filter: &FirstOfEach) -> Vec<String> {
     )];
     // One row left over is shown rather than summed.
     let rows = if repeated.len() == SUMMARY_ROWS + 1 { repeated.len() } else { SUMMARY_ROWS };
+    // Each row counts what it held back, as the header does, so the rows
+    // add up to the header's figure (the first of each is already shown).
     for (count, target, message) in repeated.iter().take(rows) {
-        lines.push(format!("  {count:>9} x {target}: {message}"));
+        lines.push(format!("  {:>9} more x {target}: {message}", count - 1));
     }
     if repeated.len() > rows {
-        let rest: u64 = repeated.iter().skip(rows).map(|(n, _, _)| n).sum();
-        lines.push(format!("  {rest:>9} x {} other kind(s)", repeated.len() - rows));
+        let rest: u64 = repeated.iter().skip(rows).map(|(n, _, _)| n - 1).sum();
+        lines.push(format!("  {rest:>9} more x {} other kind(s)", repeated.len() - rows));
     }
     lines
 }
@@ -251,7 +253,7 @@ mod tests {
         let summary = repeated_summary(&filter);
         assert_eq!(summary.len(), 2, "{summary:?}");
         assert!(summary[0].starts_with("999 repeated"), "{summary:?}");
-        assert!(summary[1].contains("1000 x") && summary[1].contains("launch refused"));
+        assert!(summary[1].contains(" 999 more x") && summary[1].contains("launch refused"));
     }
 
     #[test]

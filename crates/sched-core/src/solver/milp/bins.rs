@@ -18,9 +18,18 @@ use crate::pricing::generation::{Owner, Pattern};
 use crate::problem::{InstanceId, TaskId};
 use crate::resources::Resources;
 
-/// The bins of `plan` as patterns: one per launch, one per room it uses.
-/// `None` when a bin does not map onto the reduced problem.
-pub(crate) fn bins_of(reduced: &Reduced<'_>, plan: &Plan) -> Option<Vec<Pattern>> {
+/// Shape counts of each bin of a plan, in the reduced problem's indices.
+pub(crate) struct BinCounts {
+    /// Per launch, in the plan's order: its bin kind and its shape counts.
+    pub launches: Vec<(usize, Vec<u64>)>,
+    /// Per existing room, in the reduced problem's order (zeros where unused).
+    pub rooms: Vec<Vec<u64>>,
+}
+
+/// The shape counts of every bin of `plan`; fixed tasks are left out. `None`
+/// when a bin does not map onto the reduced problem (an empty launch, or a
+/// candidate or room the reduction dropped).
+pub(crate) fn bin_counts(reduced: &Reduced<'_>, plan: &Plan) -> Option<BinCounts> {
     let shapes = reduced.shapes.len();
     let shape_of: HashMap<TaskId, usize> = reduced
         .shapes
@@ -48,14 +57,30 @@ pub(crate) fn bins_of(reduced: &Reduced<'_>, plan: &Plan) -> Option<Vec<Pattern>
             Placement::Existing(id) => rooms[*room_of.get(&id)?][s] += 1,
         }
     }
-    let mut bins = Vec::new();
-    for (launch, counts) in plan.launches.iter().zip(launches) {
-        // Every task of a bin is of one class; the first names it.
-        let s = counts.iter().position(|&n| n > 0)?;
-        let k = *kind_of.get(&(launch.offering, reduced.shapes[s].class))?;
-        bins.push(Pattern { owner: Owner::Candidate(k), counts });
-    }
-    for (r, counts) in rooms.into_iter().enumerate() {
+    let launches = plan
+        .launches
+        .iter()
+        .zip(launches)
+        .map(|(launch, counts)| {
+            // Every task of a bin is of one class; the first names it.
+            let s = counts.iter().position(|&n| n > 0)?;
+            let k = *kind_of.get(&(launch.offering, reduced.shapes[s].class))?;
+            Some((k, counts))
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(BinCounts { launches, rooms })
+}
+
+/// The bins of `plan` as patterns: one per launch, one per room it uses.
+/// `None` when a bin does not map onto the reduced problem.
+pub(crate) fn bins_of(reduced: &Reduced<'_>, plan: &Plan) -> Option<Vec<Pattern>> {
+    let counts = bin_counts(reduced, plan)?;
+    let mut bins: Vec<Pattern> = counts
+        .launches
+        .into_iter()
+        .map(|(k, counts)| Pattern { owner: Owner::Candidate(k), counts })
+        .collect();
+    for (r, counts) in counts.rooms.into_iter().enumerate() {
         if counts.iter().any(|&n| n > 0) {
             bins.push(Pattern { owner: Owner::Room(r), counts });
         }

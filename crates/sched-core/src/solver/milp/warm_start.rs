@@ -6,14 +6,11 @@
 //! the point meets the symmetry-breaking rows; an infeasible start would be
 //! silently ignored by HiGHS, so the tests check that it is feasible.
 
-use std::collections::HashMap;
-
+use super::bins::bin_counts;
 use super::formulation::Columns;
-use super::reduction::{Class, Reduced};
-use crate::catalog::OfferingId;
-use crate::plan::{Placement, Plan};
+use super::reduction::Reduced;
+use crate::plan::Plan;
 use crate::pricing::generation::Owner;
-use crate::problem::{InstanceId, TaskId};
 
 /// Column values of `greedy` (any plan of the problem), or `None` when the
 /// plan does not map onto the model (a launch of a candidate the model
@@ -23,42 +20,12 @@ pub(crate) fn greedy_point(
     columns: &Columns,
     greedy: &Plan,
 ) -> Option<Vec<f64>> {
-    let shape_of: HashMap<TaskId, usize> = reduced
-        .shapes
-        .iter()
-        .enumerate()
-        .flat_map(|(s, shape)| shape.tasks.iter().map(move |&t| (t, s)))
-        .collect();
-    let kind_of: HashMap<(OfferingId, Class), usize> = reduced
-        .kinds
-        .iter()
-        .enumerate()
-        .map(|(k, kind)| ((kind.candidate.offering, kind.class), k))
-        .collect();
-    let room_of: HashMap<InstanceId, usize> =
-        reduced.rooms.iter().enumerate().map(|(r, room)| (room.instance, r)).collect();
-
-    // Shape counts per greedy launch and per room.
-    let shapes = reduced.shapes.len();
-    let mut per_launch = vec![vec![0u64; shapes]; greedy.launches.len()];
-    let mut per_room = vec![vec![0u64; shapes]; reduced.rooms.len()];
-    for a in &greedy.assignments {
-        let Some(&s) = shape_of.get(&a.task) else {
-            continue; // a fixed task: not a model quantity
-        };
-        match a.placement {
-            Placement::New(n) => per_launch.get_mut(n)?[s] += 1,
-            Placement::Existing(id) => per_room[*room_of.get(&id)?][s] += 1,
-        }
-    }
-
+    let counts = bin_counts(reduced, greedy)?;
+    let per_room = counts.rooms;
     // Launches grouped by candidate, heaviest first.
     let mut bins: Vec<Vec<Vec<u64>>> = vec![Vec::new(); reduced.kinds.len()];
-    for (launch, counts) in greedy.launches.iter().zip(per_launch) {
-        // Every task of a greedy bin is of one class; the first names it.
-        let s = counts.iter().position(|&n| n > 0)?;
-        let class = reduced.shapes[s].class;
-        bins[*kind_of.get(&(launch.offering, class))?].push(counts);
+    for (k, counts) in counts.launches {
+        bins[k].push(counts);
     }
     let load = |counts: &Vec<u64>| -> f64 {
         counts.iter().zip(&reduced.shapes).map(|(&n, s)| n as f64 * s.weight).sum()
