@@ -169,6 +169,35 @@ fn spot_first_tries_other_spot_offerings_then_falls_back_and_remembers_the_short
     e.check_invariants().unwrap();
 }
 
+/// Regression: spot instances reclaimed before they were ready (a reclaim
+/// storm during boots) were launched again for ever; they count as capacity
+/// refusals, so `spotFirst` moves the task on demand after
+/// `max_spot_attempts`. One is reclaimed without notice, one after a notice.
+#[test]
+fn spot_reclaimed_while_booting_counts_as_a_refusal_and_falls_back() {
+    let mut e = engine(ProvisioningModel::SpotFirst);
+    e.handle(Millis(0), Event::TaskSubmitted(spec(1))).unwrap();
+    let mut offered = Vec::new();
+    for (step, at) in [0u64, 1_000, 2_000].into_iter().enumerate() {
+        let launched = launches(&e.decide(Millis(at)));
+        assert_eq!(launched.len(), 1, "step {step}");
+        let (instance, offering) = launched[0];
+        offered.push(offering);
+        if offering == OfferingId(2) {
+            break;
+        }
+        if step == 1 {
+            e.handle(Millis(at), Event::InstanceReclaimWarning { instance }).unwrap();
+        }
+        e.handle(Millis(at + 10), Event::InstanceReclaimed { instance }).unwrap();
+        e.check_invariants().unwrap();
+    }
+    assert_eq!(offered, [OfferingId(0), OfferingId(1), OfferingId(2)]);
+    let snapshot = e.snapshot();
+    let short: Vec<OfferingId> = snapshot.shortages.iter().map(|s| s.offering).collect();
+    assert_eq!(short, [OfferingId(0), OfferingId(1)]);
+}
+
 #[test]
 fn spot_under_total_shortage_waits_with_a_reason_and_is_never_lost() {
     let mut e = engine(ProvisioningModel::Spot);

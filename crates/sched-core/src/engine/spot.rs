@@ -13,6 +13,9 @@
 //!   refused `max_spot_attempts` times goes on demand; under `spot` it waits
 //!   the ttl, doubled for each wait since it last started (with the same
 //!   cap), then tries again.
+//! - A spot instance reclaimed (or given notice) before it was ready counts
+//!   as a refusal for capacity, as a failed launch does: otherwise a reclaim
+//!   storm during boots would launch spot again and again.
 
 use tracing::{debug, info, warn};
 
@@ -20,7 +23,7 @@ use super::{
     close_run, set_status, Engine, EngineError, InstanceEnd, InstanceStatus, LaunchFailure,
     WaitReason,
 };
-use crate::catalog::CapacityType;
+use crate::catalog::{CapacityType, OfferingId};
 use crate::lifecycle::TaskStatus;
 use crate::policy::ProvisioningModel;
 use crate::problem::{InstanceId, TaskId};
@@ -30,6 +33,20 @@ use crate::time::Millis;
 /// as a multiple of `Policy::spot_shortage_ttl_s` (3 s doubling to 96 min at
 /// the default 180 s).
 pub const SHORTAGE_BACKOFF_MAX: u64 = 32;
+
+/// What one counted refusal did, for the log.
+struct Refusal {
+    /// Refusals of the offering in a row.
+    refusals: u32,
+    /// How long the offering is left out from now.
+    left_out: Millis,
+    /// The most refused launches any of the tasks has met.
+    attempt: u32,
+    /// Tasks that go on demand next (`spotFirst`).
+    falling_back: usize,
+    /// Tasks that wait for the shortage to pass (`spot`).
+    waiting: usize,
+}
 
 impl Engine {
     pub(super) fn reclaim_warning(
@@ -44,14 +61,24 @@ impl Engine {
         if !matches!(record.status, InstanceStatus::Booting | InstanceStatus::Ready) {
             return Ok(()); // Already noticed, leaving, or gone.
         }
+        let was_booting = record.status == InstanceStatus::Booting;
         record.status = InstanceStatus::Reclaiming;
         info!(%instance, "reclaim notice: no new work goes here");
+        let offering = record.offering;
         let not_started: Vec<TaskId> = record.tasks.iter().copied().collect();
         self.notices.add(instance);
         self.sync_usable(instance);
-        for task in not_started {
-            let record = &self.tasks[&task];
-            if record.status == TaskStatus::Submitted && !record.dispatched {
+        let not_started: Vec<TaskId> = not_started
+            .into_iter()
+            .filter(|task| {
+                let record = &self.tasks[task];
+                record.status == TaskStatus::Submitted && !record.dispatched
+            })
+            .collect();
+        if was_booting {
+            self.reclaimed_before_ready(now, instance, offering, not_started);
+        } else {
+            for task in not_started {
                 self.unplace(now, task);
             }
         }
@@ -70,11 +97,19 @@ impl Engine {
         if record.status == InstanceStatus::Terminated {
             return Ok(()); // A repeated report.
         }
+        let was_booting = record.status == InstanceStatus::Booting;
         record.status = InstanceStatus::Terminated;
         record.ended = Some(InstanceEnd::Reclaimed);
         info!(%instance, tasks = record.tasks.len(), "instance reclaimed");
+        let offering = record.offering;
+        let waiting: Vec<TaskId> = record.tasks.iter().copied().collect();
         self.live.remove(&instance);
         self.sync_usable(instance);
+        if was_booting {
+            // Nothing ran there yet (no notice came first, or it would be
+            // Reclaiming): every task on it is only waiting for it.
+            self.reclaimed_before_ready(now, instance, offering, waiting);
+        }
         self.lose_tasks(now, instance);
         Ok(())
     }
@@ -85,7 +120,6 @@ impl Engine {
         instance: InstanceId,
         reason: LaunchFailure,
     ) -> Result<(), EngineError> {
-        let base = self.policy.spot_shortage_ttl_s.max(1);
         let record = self.instance_mut(instance)?;
         if record.status == InstanceStatus::Terminated {
             debug!(%instance, "repeated or late launch failure ignored");
@@ -106,6 +140,60 @@ impl Engine {
         record.free = record.capacity;
         self.live.remove(&instance);
         self.sync_usable(instance);
+        let refusal = self.refused(now, offering, reason, tasks);
+        warn!(
+            %instance,
+            %offering,
+            ?capacity_type,
+            %reason,
+            attempt = refusal.attempt,
+            max = self.policy.max_spot_attempts,
+            falling_back = refusal.falling_back,
+            waiting = refusal.waiting,
+            refusals = refusal.refusals,
+            shortage_s = refusal.left_out.as_secs_f64(),
+            "launch failed; offering left out while short, its tasks placed again"
+        );
+        Ok(())
+    }
+
+    /// A spot instance taken back before it was ready is spot capacity that
+    /// was not there: counted as a capacity refusal, so that a reclaim storm
+    /// during boots moves `spotFirst` tasks on demand instead of launching
+    /// spot again for ever.
+    fn reclaimed_before_ready(
+        &mut self,
+        now: Millis,
+        instance: InstanceId,
+        offering: OfferingId,
+        tasks: Vec<TaskId>,
+    ) {
+        let refusal = self.refused(now, offering, LaunchFailure::Capacity, tasks);
+        warn!(
+            %instance,
+            %offering,
+            attempt = refusal.attempt,
+            falling_back = refusal.falling_back,
+            waiting = refusal.waiting,
+            refusals = refusal.refusals,
+            shortage_s = refusal.left_out.as_secs_f64(),
+            "spot instance reclaimed before it was ready; counted as a capacity refusal"
+        );
+    }
+
+    /// Counts a refusal of `offering` (a failed launch, or a spot instance
+    /// reclaimed before it was ready): the offering is left out for a while
+    /// that doubles with each refusal in a row, and `tasks` go back to
+    /// pending with one more refused launch each, which under `spotFirst`
+    /// sends them on demand after `max_spot_attempts`.
+    fn refused(
+        &mut self,
+        now: Millis,
+        offering: OfferingId,
+        reason: LaunchFailure,
+        tasks: Vec<TaskId>,
+    ) -> Refusal {
+        let base = self.policy.spot_shortage_ttl_s.max(1);
         // Launches of one plan refused together are one refusal: only one
         // that finds the offering not left out already counts.
         let already_out = self.shortages.get(&offering).is_some_and(|until| *until > now);
@@ -150,20 +238,7 @@ impl Engine {
                 }
             }
         }
-        warn!(
-            %instance,
-            %offering,
-            ?capacity_type,
-            %reason,
-            attempt,
-            max,
-            falling_back,
-            waiting,
-            refusals,
-            shortage_s = left_out.as_secs_f64(),
-            "launch failed; offering left out while short, its tasks placed again"
-        );
-        Ok(())
+        Refusal { refusals, left_out, attempt, falling_back, waiting }
     }
 
     /// Deals with the tasks of an instance that is gone: running ones are

@@ -104,7 +104,7 @@ pub struct CommonArgs {
     #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = whole::<u64>)]
     pub seed: u64,
     /// Multiplies every spot offering's reclaim rate (from its interruption
-    /// bucket); 0 turns reclaims off, 100 stresses them, 10000 at most.
+    /// bucket); 0 turns reclaims off, 100 stresses them.
     #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     pub interruption_scale: f64,
     /// Spot types the simulated cloud refuses for capacity for the whole run:

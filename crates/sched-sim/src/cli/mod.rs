@@ -438,9 +438,6 @@ pub(crate) fn replay_options(
     Ok(ReplayOptions { policy, cloud, milp, spot, faults: None, detail: false })
 }
 
-/// Largest `--interruption-scale` taken.
-const MAX_INTERRUPTION_SCALE: f64 = 10_000.0;
-
 /// The simulated spot market and the retry rules, from the spot options.
 fn spot_market(
     args: &CommonArgs,
@@ -448,17 +445,6 @@ fn spot_market(
     catalog: &Catalog,
     policy: &mut Policy,
 ) -> Result<SpotMarket, CliError> {
-    // Known shortcoming: at rates where spot instances are reclaimed before
-    // they finish booting (scales near 1e6), the engine does not count those
-    // reclaims against a task's spot attempts and keeps launching spot, so
-    // such replays never end. The bound keeps the option well below that.
-    if args.interruption_scale > MAX_INTERRUPTION_SCALE {
-        return Err(CliError::BadOption {
-            option: "interruption-scale",
-            value: shown_number(args.interruption_scale),
-            why: "must be at most 10000 (100 already stresses reclaims)",
-        });
-    }
     for (option, value) in [
         ("interruption-scale", args.interruption_scale),
         ("spot-risk-weight", args.spot_risk_weight),
