@@ -1,7 +1,9 @@
 //! One SDK client per service, built once from the configuration.
 
+use aws_sdk_ecs::types as ecs;
+
 use crate::config::{AwsConfig, ConfigError};
-use crate::error::RetryPolicy;
+use crate::error::{AwsError, RetryPolicy};
 use crate::names::Names;
 
 /// The SDK clients the backend uses, with the names and retry policy they
@@ -57,6 +59,22 @@ impl Clients {
             names: Names::new(config.prefix.clone()),
             retry: config.retry,
         }
+    }
+
+    /// The cluster's tasks of `arns`, described 100 at a time (the most one
+    /// DescribeTasks call takes). Tasks ECS no longer knows are left out.
+    pub async fn describe_tasks(&self, arns: &[String]) -> Result<Vec<ecs::Task>, AwsError> {
+        let cluster = self.names.cluster();
+        let mut tasks = Vec::with_capacity(arns.len());
+        for chunk in arns.chunks(100) {
+            let described = crate::call!(
+                self.retry,
+                "ecs:DescribeTasks",
+                self.ecs.describe_tasks().cluster(&cluster).set_tasks(Some(chunk.to_vec()))
+            )?;
+            tasks.extend(described.tasks.unwrap_or_default());
+        }
+        Ok(tasks)
     }
 }
 

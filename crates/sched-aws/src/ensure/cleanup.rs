@@ -49,19 +49,12 @@ async fn in_use_by_tasks(
     arns.sort();
     arns.dedup();
     let (mut definitions, mut providers) = (BTreeSet::new(), BTreeSet::new());
-    for chunk in arns.chunks(100) {
-        let described = call!(
-            clients.retry,
-            "ecs:DescribeTasks",
-            clients.ecs.describe_tasks().cluster(&cluster).set_tasks(Some(chunk.to_vec()))
-        )?;
-        for task in described.tasks() {
-            if task.last_status() == Some("STOPPED") {
-                continue;
-            }
-            definitions.extend(task.task_definition_arn().map(str::to_owned));
-            providers.extend(task.capacity_provider_name().map(str::to_owned));
+    for task in clients.describe_tasks(&arns).await? {
+        if task.last_status() == Some("STOPPED") {
+            continue;
         }
+        definitions.extend(task.task_definition_arn().map(str::to_owned));
+        providers.extend(task.capacity_provider_name().map(str::to_owned));
     }
     Ok((definitions, providers))
 }

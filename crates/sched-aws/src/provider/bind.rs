@@ -124,54 +124,42 @@ impl AwsProvider {
             .filter(|(_, i)| i.ec2_id.is_none() && !i.released && !i.gone)
             .filter_map(|(id, i)| i.anchor.clone().map(|a| (*id, a)))
             .collect();
-        let cluster = self.clients.names.cluster();
-        for chunk in waiting.chunks(100) {
-            let described = call!(
-                self.clients.retry,
-                "ecs:DescribeTasks",
-                self.clients
-                    .ecs
-                    .describe_tasks()
-                    .cluster(&cluster)
-                    .set_tasks(Some(chunk.iter().map(|(_, a)| a.clone()).collect()))
-            )?;
-            let mut placed = Vec::new();
-            for anchor in described.tasks() {
-                let Some(&(id, _)) =
-                    chunk.iter().find(|(_, a)| Some(a.as_str()) == anchor.task_arn())
-                else {
-                    continue;
+        let anchors: Vec<String> = waiting.iter().map(|(_, a)| a.clone()).collect();
+        let mut placed = Vec::new();
+        for anchor in self.clients.describe_tasks(&anchors).await? {
+            let Some(&(id, _)) =
+                waiting.iter().find(|(_, a)| Some(a.as_str()) == anchor.task_arn())
+            else {
+                continue;
+            };
+            if let Some(ci) = anchor.container_instance_arn() {
+                placed.push((id, ci.to_owned()));
+            } else if anchor.last_status() == Some("STOPPED") {
+                let message = format!(
+                    "{} {}",
+                    anchor.stop_code().map(|c| c.as_str()).unwrap_or_default(),
+                    anchor.stopped_reason().unwrap_or_default()
+                );
+                let reason = match classify("", &message) {
+                    ErrorClass::Capacity => LaunchFailure::Capacity,
+                    _ => LaunchFailure::Other,
                 };
-                if let Some(ci) = anchor.container_instance_arn() {
-                    placed.push((id, ci.to_owned()));
-                } else if anchor.last_status() == Some("STOPPED") {
-                    let message = format!(
-                        "{} {}",
-                        anchor.stop_code().map(|c| c.as_str()).unwrap_or_default(),
-                        anchor.stopped_reason().unwrap_or_default()
-                    );
-                    let reason = match classify("", &message) {
-                        ErrorClass::Capacity => LaunchFailure::Capacity,
-                        _ => LaunchFailure::Other,
-                    };
-                    warn!(instance = %id, message = message.trim(), "launch failed");
-                    if let Some(inst) = self.state().instances.get_mut(&id) {
-                        inst.gone = true;
-                    }
-                    out.push(Event::LaunchFailed { instance: id, reason });
+                warn!(instance = %id, message = message.trim(), "launch failed");
+                if let Some(inst) = self.state().instances.get_mut(&id) {
+                    inst.gone = true;
                 }
+                out.push(Event::LaunchFailed { instance: id, reason });
             }
-            let ec2_ids = self
-                .ec2_ids_of(&placed.iter().map(|(_, ci)| ci.clone()).collect::<Vec<_>>())
-                .await?;
-            let mut state = self.state();
-            for (id, ci) in placed {
-                let Some(ec2_id) = ec2_ids.get(&ci) else { continue };
-                info!(instance = %id, %ec2_id, "instance bound");
-                state.bound.insert(ec2_id.clone());
-                if let Some(inst) = state.instances.get_mut(&id) {
-                    inst.ec2_id = Some(ec2_id.clone());
-                }
+        }
+        let ec2_ids =
+            self.ec2_ids_of(&placed.iter().map(|(_, ci)| ci.clone()).collect::<Vec<_>>()).await?;
+        let mut state = self.state();
+        for (id, ci) in placed {
+            let Some(ec2_id) = ec2_ids.get(&ci) else { continue };
+            info!(instance = %id, %ec2_id, "instance bound");
+            state.bound.insert(ec2_id.clone());
+            if let Some(inst) = state.instances.get_mut(&id) {
+                inst.ec2_id = Some(ec2_id.clone());
             }
         }
         Ok(())

@@ -145,50 +145,40 @@ impl AwsProvider {
             .collect();
         let by_arn: HashMap<String, TaskId> =
             watched.iter().map(|(id, arn)| (arn.clone(), *id)).collect();
-        let cluster = self.clients.names.cluster();
-        for chunk in watched.chunks(100) {
-            let described = call!(
-                self.clients.retry,
-                "ecs:DescribeTasks",
-                self.clients
-                    .ecs
-                    .describe_tasks()
-                    .cluster(&cluster)
-                    .set_tasks(Some(chunk.iter().map(|(_, arn)| arn.clone()).collect()))
-            )?;
-            let mut state = self.state();
-            for ecs_task in described.tasks() {
-                let Some(&id) = ecs_task.task_arn().and_then(|arn| by_arn.get(arn)) else {
-                    continue;
-                };
-                let Some(task) = state.tasks.get_mut(&id) else { continue };
-                let status = ecs_task.last_status().unwrap_or_default();
-                if task.stopping {
-                    task.done |= status == "STOPPED";
-                    continue;
-                }
-                let running_or_past = matches!(
-                    status,
-                    "RUNNING" | "DEACTIVATING" | "STOPPING" | "DEPROVISIONING" | "STOPPED"
-                );
-                let started = ecs_task.started_at().is_some() || running_or_past;
-                if started && !task.started_reported && status != "STOPPED" {
+        let arns: Vec<String> = watched.into_iter().map(|(_, arn)| arn).collect();
+        let described = self.clients.describe_tasks(&arns).await?;
+        let mut state = self.state();
+        for ecs_task in &described {
+            let Some(&id) = ecs_task.task_arn().and_then(|arn| by_arn.get(arn)) else {
+                continue;
+            };
+            let Some(task) = state.tasks.get_mut(&id) else { continue };
+            let status = ecs_task.last_status().unwrap_or_default();
+            if task.stopping {
+                task.done |= status == "STOPPED";
+                continue;
+            }
+            let running_or_past = matches!(
+                status,
+                "RUNNING" | "DEACTIVATING" | "STOPPING" | "DEPROVISIONING" | "STOPPED"
+            );
+            let started = ecs_task.started_at().is_some() || running_or_past;
+            if started && !task.started_reported && status != "STOPPED" {
+                task.started_reported = true;
+                out.push(Event::TaskStarted { task: id });
+            }
+            if status == "STOPPED" {
+                // A container that never ran has no exit code: -1, so
+                // the engine counts a failed attempt.
+                let exit_code =
+                    ecs_task.containers().iter().find_map(|c| c.exit_code()).unwrap_or(-1);
+                if !task.started_reported {
                     task.started_reported = true;
                     out.push(Event::TaskStarted { task: id });
                 }
-                if status == "STOPPED" {
-                    // A container that never ran has no exit code: -1, so
-                    // the engine counts a failed attempt.
-                    let exit_code =
-                        ecs_task.containers().iter().find_map(|c| c.exit_code()).unwrap_or(-1);
-                    if !task.started_reported {
-                        task.started_reported = true;
-                        out.push(Event::TaskStarted { task: id });
-                    }
-                    task.done = true;
-                    debug!(task = %id, exit_code, "task exited");
-                    out.push(Event::TaskExited { task: id, exit_code });
-                }
+                task.done = true;
+                debug!(task = %id, exit_code, "task exited");
+                out.push(Event::TaskExited { task: id, exit_code });
             }
         }
         Ok(())

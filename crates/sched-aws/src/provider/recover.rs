@@ -145,16 +145,7 @@ impl AwsProvider {
                 break;
             }
         }
-        let mut tasks = Vec::new();
-        for chunk in arns.chunks(100) {
-            let described = call!(
-                self.clients.retry,
-                "ecs:DescribeTasks",
-                self.clients.ecs.describe_tasks().cluster(&cluster).set_tasks(Some(chunk.to_vec()))
-            )?;
-            tasks.extend(described.tasks().iter().cloned());
-        }
-        Ok(tasks)
+        self.clients.describe_tasks(&arns).await
     }
 
     /// Finds the Managed Instances instances of an earlier process by their
